@@ -1,0 +1,52 @@
+# Quick start on Debian 12:  make run   |   make test
+BUILD      ?= build
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= 2
+FUZZ_SECONDS ?= 60
+CMAKE_FLAGS ?=
+
+.PHONY: all deps deps-test build run test unit fuzz bench bench-load check-configs clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh build
+
+deps-test:
+	@bash scripts/install-deps.sh test
+
+$(BUILD)/build.ninja:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS)
+
+build: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	./$(BUILD)/jwtgate demo
+
+# Every test: unit and integration tests through ctest, then the fuzz run.
+test: deps-test $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	$(MAKE) fuzz
+
+unit: deps-test $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -R unit_
+
+fuzz: deps-test
+	cmake -S . -B $(FUZZ_BUILD) -G Ninja -DJWTGATE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+bench: deps-test
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJWTGATE_BUILD_BENCH=ON -DJWTGATE_BUILD_TESTS=OFF
+	cmake --build build-bench -j $(JOBS)
+	./build-bench/bench/jwtgate_bench
+
+bench-load: build
+	bash bench/load.sh
+
+clean:
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-bench

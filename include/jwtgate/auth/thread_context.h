@@ -1,0 +1,24 @@
+#pragma once
+// Per event loop auth state (the verified-token cache). One per thread, never
+// shared, so the request path needs no locks.
+
+#include <cstddef>
+#include <memory>
+
+namespace jwtgate::auth {
+
+class thread_context {
+ public:
+  explicit thread_context(std::size_t cache_entries);
+  ~thread_context();
+  thread_context(const thread_context&) = delete;
+  thread_context& operator=(const thread_context&) = delete;
+
+  struct impl;
+  impl& state() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace jwtgate::auth

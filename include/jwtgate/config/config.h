@@ -1,0 +1,146 @@
+#pragma once
+// The configuration file as plain data, exactly as SPEC section 2 describes it,
+// with the SPEC's defaults. The loader fills it; validation and compilation into
+// a snapshot happen afterwards.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jwtgate/jose/alg.h"
+#include "jwtgate/jose/verify.h"
+
+namespace jwtgate::config {
+
+using namespace std::chrono_literals;
+using duration = std::chrono::milliseconds;
+
+// Where a value came from, for FILE:LINE:COL messages (1-based; 0 = unknown).
+struct mark {
+  int line = 0;
+  int column = 0;
+};
+
+struct tls_files {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct listen_config {
+  std::string address = "0.0.0.0";
+  std::uint16_t port = 8080;
+  std::optional<tls_files> tls;
+};
+
+struct admin_config {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 9901;
+};
+
+struct server_config {
+  unsigned threads = 0;  // 0: one event loop per CPU core
+  std::size_t max_header_bytes = 16384;
+  std::uint64_t max_body_bytes = 0;  // 0: unlimited
+  duration header_timeout = 10s;
+  duration idle_timeout = 60s;
+  duration drain_timeout = 15s;
+  std::size_t max_connections = 10000;
+  std::string access_log = "stdout";  // stdout | off | file path
+  std::size_t token_cache_entries = 10000;  // per event loop; 0 disables the cache
+};
+
+struct upstream_tls {
+  std::string ca_file;  // empty: system store
+  bool verify = true;
+  std::string server_name;  // empty: the URL's host
+};
+
+struct upstream_config {
+  std::string name;
+  std::string url;
+  // Parsed from url. The URL's path must be empty or "/".
+  bool https = false;
+  std::string host;
+  std::uint16_t port = 0;
+  duration connect_timeout = 2s;
+  duration timeout = 30s;
+  std::size_t max_idle_connections = 64;
+  upstream_tls tls;
+  mark where;
+};
+
+struct key_source {
+  enum class kind { secret_env, secret_file, public_key_file, jwks_file, jwks_url };
+  kind type = kind::secret_env;
+  std::string kid;                  // empty: none
+  std::optional<jose::alg> algorithm;  // required for secret_* and public_key_file
+  std::string value;                // variable name, file path or URL
+  std::string ca_file;              // jwks_url over https: extra CA bundle
+  mark where;
+};
+
+struct token_source {
+  enum class kind { header, cookie, query };
+  kind type = kind::header;
+  std::string name;    // header, cookie or query parameter name
+  std::string prefix;  // header only; matched case-insensitively
+};
+
+struct provider_config {
+  std::string name;
+  std::optional<std::string> issuer;
+  std::vector<std::string> audiences;
+  jose::alg_set algorithms;
+  std::vector<key_source> keys;
+  bool discovery = false;
+  duration jwks_refresh = 5min;
+  duration jwks_min_refresh = 30s;
+  std::vector<token_source> token_from{{token_source::kind::header, "Authorization", "Bearer "}};
+  duration clock_skew = 60s;
+  std::optional<duration> max_lifetime;
+  std::vector<std::string> require_claims{"exp"};
+  std::vector<jose::claim_requirement> claims;
+  std::vector<std::pair<std::string, std::string>> headers;  // header name -> claim path, file order
+  std::string payload_header;  // empty: none
+  bool forward_token = true;
+  mark where;
+};
+
+struct forward_auth_config {
+  std::string path;
+};
+
+struct route_auth {
+  enum class mode { none, required, optional };
+  mode type = mode::required;
+  std::vector<std::string> providers;
+  std::vector<std::string> scopes;
+  std::vector<jose::claim_requirement> claims;
+};
+
+struct route_config {
+  std::string name;
+  std::string path;         // exact; empty when path_prefix is used
+  std::string path_prefix;  // segment-aware
+  std::vector<std::string> methods;  // empty: any
+  std::string host;         // empty: any
+  std::string upstream;     // empty: forward-auth decisions only
+  route_auth auth;
+  mark where;
+};
+
+struct config {
+  std::string file;  // the path it was loaded from
+  listen_config listen;
+  std::optional<admin_config> admin;
+  server_config server;
+  std::vector<upstream_config> upstreams;  // file order
+  std::vector<provider_config> providers;  // file order
+  std::optional<forward_auth_config> forward_auth;
+  std::vector<route_config> routes;        // file order; first match wins
+};
+
+}  // namespace jwtgate::config

@@ -1,0 +1,61 @@
+#pragma once
+// Verification keys. Every `key` is pinned to exactly one algorithm: a JWK without
+// `alg` whose type allows several of the provider's algorithms becomes one entry
+// per algorithm, all sharing the same EVP_PKEY. A key set is immutable once built
+// and shared between threads as std::shared_ptr<const key_set>.
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jwtgate/jose/alg.h"
+
+struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
+
+namespace jwtgate::jose {
+
+struct key {
+  std::string kid;                          // empty: the key has no kid
+  alg algorithm = alg::HS256;               // the one algorithm this entry verifies
+  std::string secret;                       // HMAC keys only
+  std::shared_ptr<evp_pkey_st> public_key;  // RSA, EC and Ed25519 keys only
+};
+
+class key_set {
+ public:
+  key_set() = default;
+  explicit key_set(std::vector<key> keys) : keys_(std::move(keys)) {}
+
+  std::span<const key> keys() const noexcept { return keys_; }
+  bool empty() const noexcept { return keys_.empty(); }
+  bool has_kid(std::string_view kid) const noexcept;
+
+ private:
+  std::vector<key> keys_;
+};
+
+// Each loader returns false and sets `error` to one clear sentence on refusal.
+
+// HMAC: refuses a non-HS alg and a secret shorter than the hash output
+// (32/48/64 bytes for HS256/384/512).
+bool make_hmac_key(std::string kid, alg a, std::string secret, key& out, std::string& error);
+
+// A PEM public key ("PUBLIC KEY", "RSA PUBLIC KEY") or X.509 certificate.
+// Refuses HS algs, RSA under 2048 bits, an EC curve that does not match the alg
+// (P-256/ES256, P-384/ES384, P-521/ES512), and non-Ed25519 keys for EdDSA.
+bool load_public_key_pem(std::string kid, alg a, std::string_view pem, key& out, std::string& error);
+
+// A JWKS document ({"keys": [...]}) or a single JWK object. Keys become entries
+// for each algorithm of `allowed` that they may verify (their own `alg` only, when
+// they carry one). Keys that cannot be used (unknown kty/crv/alg, `use: enc`,
+// weak RSA, short oct, private-only fields missing...) are skipped with a warning.
+// Returns false only when the document itself does not parse.
+struct jwks_result {
+  std::vector<key> keys;
+  std::vector<std::string> warnings;
+};
+bool parse_jwks(std::string_view json, alg_set allowed, jwks_result& out, std::string& error);
+
+}  // namespace jwtgate::jose
