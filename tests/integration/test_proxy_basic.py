@@ -1,0 +1,425 @@
+"""Statuses the gateway produces (SPEC sections 4 and 5), token sources, optional
+routes, the access log and the admin listener."""
+
+import hashlib
+import re
+import time
+import unittest
+
+from harness import (AUDIENCE, ISSUER, BrokenUpstream, ConnectionClosed, EchoUpstream,
+                     GatewayTestCase, TestKeys, b64url, echo_header, echo_json, free_port,
+                     gateway_config, provider_config, start_gateway)
+
+import hmac
+import json
+
+
+def parse_metrics(text):
+    """Prometheus text format -> list of (name, {label: value}, float)."""
+    samples = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$', line)
+        if not m:
+            raise AssertionError("not Prometheus text format: %r" % line)
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', m.group(2) or ""))
+        samples.append((m.group(1), labels, float(m.group(3))))
+    return samples
+
+
+class ProxyBasicTest(GatewayTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = TestKeys.get()
+        cls.app = EchoUpstream()
+        cls.addClassCleanup(cls.app.close)
+        cls.slow = EchoUpstream(delay=4.0)
+        cls.addClassCleanup(cls.slow.close)
+        cls.broken = BrokenUpstream()
+        cls.addClassCleanup(cls.broken.close)
+        corp = provider_config(cls.keys, token_from=[
+            {"header": "Authorization", "prefix": "Bearer "},
+            {"cookie": "access_token"},
+            {"query": "access_token"},
+        ])
+        routes = [
+            {"name": "public", "path_prefix": "/public", "upstream": "app", "auth": "none"},
+            {"name": "admin", "path_prefix": "/admin", "upstream": "app",
+             "auth": {"providers": ["corp"], "scopes": ["admin"]}},
+            {"name": "finance", "path_prefix": "/finance", "upstream": "app",
+             "auth": {"providers": ["corp"], "claims": {"role": ["admin", "owner"]}}},
+            {"name": "maybe", "path_prefix": "/maybe", "upstream": "app",
+             "auth": {"providers": ["corp"], "optional": True}},
+            {"name": "readonly", "path": "/readonly", "methods": ["GET"], "upstream": "app",
+             "auth": "none"},
+            {"name": "hosted", "path_prefix": "/hosted", "host": "api.example.com",
+             "upstream": "app", "auth": "none"},
+            {"name": "slow", "path_prefix": "/slow", "upstream": "slow", "auth": "none"},
+            {"name": "dead", "path_prefix": "/dead", "upstream": "dead", "auth": "none"},
+            {"name": "broken", "path_prefix": "/broken", "upstream": "broken", "auth": "none"},
+            {"name": "api", "path_prefix": "/api", "upstream": "app",
+             "auth": {"providers": ["corp"]}},
+        ]
+        upstreams = {
+            "app": cls.app.url,
+            "slow": {"url": cls.slow.url, "timeout": "1s"},
+            "dead": {"url": "http://127.0.0.1:%d" % free_port(), "connect_timeout": "2s"},
+            "broken": cls.broken.url,
+        }
+        config = gateway_config(upstreams, routes, providers={"corp": corp},
+                                server={"max_body_bytes": 1024, "max_header_bytes": 4096})
+        cls.gw = start_gateway(cls, config)
+        cls.tokens_used = []
+
+    def token(self, **kw):
+        kw.setdefault("sub", "alice")
+        tok = self.keys.mint(**kw)
+        self.tokens_used.append(tok)
+        return tok
+
+    def assertNotForwarded(self, before, upstream=None):
+        upstream = upstream or self.app
+        self.assertEqual(upstream.hit_count(), before, "the upstream saw a rejected request")
+
+    def tearDown(self):
+        self.assertTrue(self.gw.alive(), "gateway died:\n" + self.gw.stderr_text()[-3000:])
+
+    # -- 200 -----------------------------------------------------------------------
+
+    def test_forward_with_valid_token(self):
+        for alg in ("HS256", "RS256", "ES256"):
+            with self.subTest(alg=alg):
+                resp = self.gw.get("/api/orders?id=7", token=self.token(alg=alg, sub="alg-" + alg))
+                self.assertEqual(resp.status, 200, resp)
+                self.assertEqual(resp.header("X-Upstream"), "echo")  # the upstream's answer
+                data = echo_json(resp)
+                self.assertEqual(data["method"], "GET")
+                self.assertEqual(data["path"], "/api/orders")
+                self.assertEqual(data["query"], "id=7")
+                self.assertEqual(echo_header(data, "X-User-Id"), ["alg-" + alg])
+
+    def test_public_route_needs_no_token(self):
+        resp = self.gw.get("/public/index.html")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_json(resp)["path"], "/public/index.html")
+
+    def test_post_body_is_forwarded(self):
+        body = b"0123456789" * 50
+        resp = self.gw.request("POST", "/public/upload", headers=[("Content-Type", "text/plain")],
+                               body=body)
+        self.assertEqual(resp.status, 200, resp)
+        data = echo_json(resp)
+        self.assertEqual(data["method"], "POST")
+        self.assertEqual(data["body_length"], len(body))
+        self.assertEqual(data["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    # -- 401 -----------------------------------------------------------------------
+
+    def test_missing_token(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/api/orders")
+        body = self.assertAuthError(resp, 401, "missing_token", "missing_token")
+        self.assertEqual(resp.header("WWW-Authenticate"), 'Bearer realm="jwtgate"')
+        self.assertEqual(body["reason"], "missing_token")
+        self.assertNotForwarded(before)
+
+    def test_invalid_tokens(self):
+        now = int(time.time())
+        rsa_pem = self.keys.rsa_public_pem
+        # alg confusion: HS256 signed with the RSA public key as the HMAC secret
+        header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        payload = b64url(json.dumps({"sub": "mallory", "iss": ISSUER, "aud": AUDIENCE,
+                                     "iat": now, "exp": now + 300}).encode())
+        confused = "%s.%s.%s" % (header, payload, b64url(
+            hmac.new(rsa_pem, ("%s.%s" % (header, payload)).encode(), hashlib.sha256).digest()))
+        good = self.token()
+        cases = {
+            "expired": (self.token(now=now - 7200, ttl=3600), ("expired",)),
+            "bad_signature": (self.keys.mint_with_secret(self.keys.other_secret, sub="alice"),
+                              ("bad_signature",)),
+            "alg_none": (self.keys.unsigned(sub="alice"), ("alg_not_allowed", "malformed")),
+            "wrong_issuer": (self.token(issuer="https://evil.example"), ("issuer_mismatch",)),
+            "wrong_audience": (self.token(audience="other-api"), ("audience_mismatch",)),
+            "not_yet_valid": (self.token(nbf=now + 3600), ("not_yet_valid",)),
+            "unknown_kid": (self.token(kid="no-such-kid"), ("unknown_kid",)),
+            "missing_exp": (self.token(ttl=None), ("missing_claim",)),
+            "garbage": ("not-a-jwt", ("malformed",)),
+            "padding": (good + "=", ("malformed",)),
+            "four_parts": (good + ".AAAA", ("malformed",)),
+            "five_parts_jwe": ("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d",
+                               ("unsupported_token", "malformed")),
+            "alg_confusion": (confused, ("bad_signature", "alg_not_allowed")),
+            "tampered_payload": (good.split(".")[0] + "." + b64url(json.dumps(
+                {"sub": "root", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 300}).encode())
+                + "." + good.split(".")[2], ("bad_signature",)),
+        }
+        for name, (tok, reasons) in cases.items():
+            with self.subTest(case=name):
+                before = self.app.hit_count()
+                resp = self.gw.get("/api/orders", token=tok)
+                body = self.assertAuthError(resp, 401, "invalid_token", reasons)
+                self.assertIn("error_description=", resp.header("WWW-Authenticate"))
+                self.assertIsInstance(body["error_description"], str)
+                self.assertNotForwarded(before)
+
+    # -- 403 -----------------------------------------------------------------------
+
+    def test_insufficient_scope(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/admin/users", token=self.token(scope="read write"))
+        self.assertAuthError(resp, 403, "insufficient_scope", "insufficient_scope")
+        www = resp.header("WWW-Authenticate")
+        self.assertIn('error="insufficient_scope"', www)
+        self.assertIn('scope="admin"', www)
+        self.assertNotForwarded(before)
+
+    def test_scope_from_scope_string_and_scp_array(self):
+        for claims in ({"scope": "read admin"}, {"scp": ["read", "admin"]}):
+            with self.subTest(claims=claims):
+                resp = self.gw.get("/admin/users", token=self.token(**claims))
+                self.assertEqual(resp.status, 200, resp)
+                self.assertEqual(echo_json(resp)["path"], "/admin/users")
+
+    def test_route_claims(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/finance/report", token=self.token(role="guest"))
+        self.assertAuthError(resp, 403, "insufficient_scope", ("insufficient_scope", "claim_mismatch"))
+        self.assertNotForwarded(before)
+        resp = self.gw.get("/finance/report", token=self.token(role="owner"))
+        self.assertEqual(resp.status, 200, resp)
+
+    def test_prefix_matches_whole_segments(self):
+        # /administrator is not under /admin: no route matches it.
+        before = self.app.hit_count()
+        resp = self.gw.get("/administrator")
+        self.assertEqual(resp.status, 404, resp)
+        self.assertNotForwarded(before)
+        resp = self.gw.get("/admin")
+        self.assertEqual(resp.status, 401, resp)
+        resp = self.gw.get("/admin/")
+        self.assertEqual(resp.status, 401, resp)
+
+    # -- 404 -----------------------------------------------------------------------
+
+    def test_no_route(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/nowhere")
+        self.assertEqual(resp.status, 404, resp)
+        self.assertIn("json", (resp.header("Content-Type") or "").lower())
+        self.assertIn("error", resp.json())
+        self.assertNotForwarded(before)
+
+    def test_methods_and_host_restrict_a_route(self):
+        self.assertEqual(self.gw.get("/readonly").status, 200)
+        before = self.app.hit_count()
+        resp = self.gw.request("POST", "/readonly", body=b"x")
+        self.assertEqual(resp.status, 404, resp)
+        self.assertNotForwarded(before)
+        resp = self.gw.get("/hosted/x", headers=[("Host", "api.example.com:8443")])
+        self.assertEqual(resp.status, 200, resp)
+        resp = self.gw.get("/hosted/x", headers=[("Host", "other.example.com")])
+        self.assertEqual(resp.status, 404, resp)
+
+    def test_matching_is_case_sensitive(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/API/orders")
+        self.assertEqual(resp.status, 404, resp)
+        self.assertNotForwarded(before)
+
+    # -- 413 / 431 -----------------------------------------------------------------
+
+    def test_body_too_large_with_content_length(self):
+        before = self.app.hit_count()
+        resp = self.gw.request("POST", "/public/upload", body=b"a" * 2048)
+        self.assertEqual(resp.status, 413, resp)
+        self.assertIn("error", resp.json())
+        self.assertNotForwarded(before)
+
+    def test_body_too_large_chunked(self):
+        resp = self.gw.request("POST", "/public/upload", body=[b"a" * 600, b"b" * 600, b"c" * 600],
+                               chunked=True)
+        self.assertEqual(resp.status, 413, resp)
+        self.assertIn("error", resp.json())
+
+    def test_body_at_limit_passes(self):
+        resp = self.gw.request("POST", "/public/upload", body=b"a" * 1024)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_json(resp)["body_length"], 1024)
+
+    def test_head_too_large(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/public/x", headers=[("X-Padding", "p" * 6000)])
+        self.assertEqual(resp.status, 431, resp)
+        self.assertIn("error", resp.json())
+        self.assertNotForwarded(before)
+
+    # -- 502 / 504 -----------------------------------------------------------------
+
+    def test_upstream_port_closed(self):
+        resp = self.gw.get("/dead/x")
+        self.assertEqual(resp.status, 502, resp)
+        self.assertIn("error", resp.json())
+
+    def test_upstream_garbage_and_no_answer(self):
+        for path in ("/broken/garbage", "/broken/close"):
+            with self.subTest(path=path):
+                resp = self.gw.get(path)
+                self.assertEqual(resp.status, 502, resp)
+                self.assertIn("error", resp.json())
+
+    def test_upstream_truncated_body_is_not_completed(self):
+        # The head has gone to the client already: the only honest signal left is
+        # closing the client connection before the announced length.
+        with self.gw.connect(timeout=10) as conn:
+            try:
+                resp = conn.request("GET", "/broken/truncated")
+            except ConnectionClosed:
+                return
+            self.fail("a truncated upstream body was completed: %r" % resp)
+
+    def test_upstream_timeout(self):
+        start = time.monotonic()
+        resp = self.gw.get("/slow/x", timeout=15)
+        elapsed = time.monotonic() - start
+        self.assertEqual(resp.status, 504, resp)
+        self.assertIn("error", resp.json())
+        self.assertLess(elapsed, 3.8, "504 came only after the upstream answered")
+
+    # -- token sources -------------------------------------------------------------
+
+    def test_token_sources(self):
+        cases = {
+            "lowercase_prefix": lambda t: ([("Authorization", "bearer " + t)], "/api/x"),
+            "uppercase_prefix": lambda t: ([("Authorization", "BEARER " + t)], "/api/x"),
+            "cookie": lambda t: ([("Cookie", "theme=dark; access_token=%s; lang=en" % t)], "/api/x"),
+            "query": lambda t: ([], "/api/x?a=1&access_token=%s" % t),
+        }
+        for name, build in cases.items():
+            with self.subTest(source=name):
+                tok = self.token(sub="src-" + name)
+                headers, target = build(tok)
+                resp = self.gw.request("GET", target, headers=headers)
+                self.assertEqual(resp.status, 200, resp)
+                self.assertEqual(echo_header(echo_json(resp), "X-User-Id"), ["src-" + name])
+
+    # -- optional auth -------------------------------------------------------------
+
+    def test_optional_route(self):
+        resp = self.gw.get("/maybe/x", headers=[("X-User-Id", "spoofed")])
+        self.assertEqual(resp.status, 200, resp)
+        data = echo_json(resp)
+        for name in ("X-User-Id", "X-User-Roles", "X-Jwt-Payload", "X-Tenant"):
+            self.assertEqual(echo_header(data, name), [], name)
+
+        before = self.app.hit_count()
+        resp = self.gw.get("/maybe/x", token=self.keys.mint_with_secret(self.keys.other_secret))
+        self.assertAuthError(resp, 401, "invalid_token", "bad_signature")
+        self.assertNotForwarded(before)
+
+        resp = self.gw.get("/maybe/x", token=self.token(sub="bob"))
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_header(echo_json(resp), "X-User-Id"), ["bob"])
+
+    # -- access log ----------------------------------------------------------------
+
+    FIELD_NAMES = {
+        "time": ("time", "ts", "timestamp", "@timestamp"),
+        "request_id": ("request_id", "requestId", "id", "req_id", "x_request_id"),
+        "method": ("method",),
+        "path": ("path",),
+        "route": ("route",),
+        "status": ("status",),
+        "auth": ("auth", "auth_result", "reason", "auth_reason", "result"),
+        "subject": ("subject", "sub", "user"),
+        "upstream": ("upstream",),
+        "duration": ("duration", "duration_ms", "duration_us", "latency", "latency_ms",
+                     "duration_s", "elapsed_ms"),
+    }
+
+    def _find_entry(self, request_id, timeout=5.0):
+        found = []
+
+        def has(_lines):
+            found[:] = [e for e in self.gw.access_log() if request_id in map(str, e.values())]
+            return bool(found)
+
+        self.gw.wait_for_output(has, timeout=timeout, stream="stdout")
+        return found
+
+    def _field(self, entry, concept):
+        for name in self.FIELD_NAMES[concept]:
+            if name in entry:
+                return entry[name]
+        self.fail("access log entry has no %s field (%s): %r"
+                  % (concept, "/".join(self.FIELD_NAMES[concept]), entry))
+
+    def test_access_log_line_per_request(self):
+        tok = self.token(sub="logged-user")
+        resp = self.gw.get("/api/logged?x=1", token=tok, headers=[("X-Request-Id", "rid-ok-1")])
+        self.assertEqual(resp.status, 200)
+        entries = self._find_entry("rid-ok-1")
+        self.assertEqual(len(entries), 1, "want exactly one access log line: %r" % entries)
+        entry = entries[0]
+        self.assertTrue(self._field(entry, "time"))
+        self.assertEqual(self._field(entry, "request_id"), "rid-ok-1")
+        self.assertEqual(self._field(entry, "method"), "GET")
+        self.assertEqual(self._field(entry, "path"), "/api/logged")
+        self.assertEqual(self._field(entry, "route"), "api")
+        self.assertEqual(int(self._field(entry, "status")), 200)
+        self.assertIsNotNone(self._field(entry, "auth"))
+        self.assertEqual(self._field(entry, "subject"), "logged-user")
+        self.assertIn("app", json.dumps(self._field(entry, "upstream")))
+        self.assertIsInstance(self._field(entry, "duration"), (int, float, str))
+
+        resp = self.gw.get("/api/logged", token=self.token(now=int(time.time()) - 7200, ttl=60),
+                           headers=[("X-Request-Id", "rid-expired-1")])
+        self.assertEqual(resp.status, 401)
+        entries = self._find_entry("rid-expired-1")
+        self.assertEqual(len(entries), 1, entries)
+        self.assertEqual(int(self._field(entries[0], "status")), 401)
+        self.assertIn("expired", json.dumps(entries[0]))
+
+    def test_tokens_never_logged(self):
+        tok = self.token(sub="secret-user")
+        self.gw.get("/api/x", token=tok, headers=[("X-Request-Id", "rid-secret")])
+        self.gw.get("/api/x?access_token=" + tok)
+        bad = self.keys.mint_with_secret(self.keys.other_secret, sub="secret-user")
+        self.gw.get("/api/x", token=bad, headers=[("X-Request-Id", "rid-secret-bad")])
+        self._find_entry("rid-secret-bad")
+        for t in [tok, bad] + self.tokens_used:
+            self.assertTokenNotLogged(self.gw, t)
+
+    # -- admin ---------------------------------------------------------------------
+
+    def test_admin_health_and_readiness(self):
+        resp = self.gw.admin_get("/healthz")
+        self.assertEqual(resp.status, 200, resp)
+        resp = self.gw.admin_get("/readyz")
+        self.assertEqual(resp.status, 200, resp)
+
+    def test_admin_metrics(self):
+        self.assertEqual(self.gw.get("/api/metric-probe").status, 401)
+        self.assertEqual(self.gw.get("/public/metric-probe").status, 200)
+        self.gw.get("/api/x", token=self.token(now=int(time.time()) - 7200, ttl=60))
+        resp = self.gw.admin_get("/metrics")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertIn("text/plain", (resp.header("Content-Type") or ""))
+        samples = parse_metrics(resp.body.decode())
+        self.assertTrue(samples)
+        for name, _, _ in samples:
+            self.assertTrue(name.startswith("jwtgate_"), name)
+        requests = [(l, v) for n, l, v in samples if n == "jwtgate_requests_total"]
+        self.assertTrue(requests, "no jwtgate_requests_total samples")
+        by_route_status = {(l.get("route"), l.get("status")): v for l, v in requests}
+        self.assertGreaterEqual(by_route_status.get(("public", "200"), 0), 1, requests)
+        self.assertGreaterEqual(by_route_status.get(("api", "401"), 0), 1, requests)
+        failures = [(n, l) for n, l, v in samples
+                    if l.get("reason") == "expired" and l.get("provider") == "corp" and v >= 1]
+        self.assertTrue(failures, "no auth failure sample with provider=corp reason=expired")
+
+
+if __name__ == "__main__":
+    unittest.main()
