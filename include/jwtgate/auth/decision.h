@@ -13,22 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "jwtgate/auth/header_view.h"
 #include "jwtgate/auth/thread_context.h"
 #include "jwtgate/config/snapshot.h"
 #include "jwtgate/jose/status.h"
 
 namespace jwtgate::auth {
-
-// Read access to the request's header fields; names compare case-insensitively.
-class header_view {
- public:
-  virtual ~header_view() = default;
-  virtual std::size_t count(std::string_view name) const = 0;
-  // Calls f(value) for each field named `name`, in order.
-  virtual void for_each(std::string_view name,
-                        const std::function<void(std::string_view)>& f) const = 0;
-  std::optional<std::string_view> first(std::string_view name) const;
-};
 
 struct request_head {
   std::string_view method;

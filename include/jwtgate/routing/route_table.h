@@ -16,6 +16,9 @@ struct route_matcher {
   std::string path_prefix;  // segment-aware prefix when non-empty
   std::vector<std::string> methods;  // empty: any (compared case-sensitively, as HTTP does)
   std::string host;         // empty: any; compared case-insensitively, port ignored
+
+  // A matcher with neither `path` nor `path_prefix` matches every path.
+  bool matches(std::string_view method, std::string_view path, std::string_view host) const noexcept;
 };
 
 class route_table {
@@ -33,5 +36,17 @@ class route_table {
  private:
   std::vector<route_matcher> matchers_;
 };
+
+// Segment-aware prefix: "/admin" matches "/admin", "/admin/" and "/admin/x",
+// never "/administrator". Trailing slashes of the prefix are ignored ("/api/"
+// behaves as "/api"); "/" matches every path. Case-sensitive.
+bool prefix_matches(std::string_view prefix, std::string_view path) noexcept;
+
+// "Example.COM:8080" -> "Example.COM", "[::1]:8080" -> "::1", "a.b." -> "a.b".
+std::string_view host_without_port(std::string_view host) noexcept;
+
+// Case-insensitive host comparison, ports ignored on both sides; an empty
+// request host never matches.
+bool host_matches(std::string_view configured, std::string_view request_host) noexcept;
 
 }  // namespace jwtgate::routing

@@ -1,0 +1,115 @@
+#include "jwtgate/auth/authenticate.h"
+
+#include <algorithm>
+#include <optional>
+#include <string>
+
+#include "jwtgate/jose/jwt.h"
+#include "jwtgate/jose/verify.h"
+#include "thread_context_impl.h"
+
+namespace jwtgate::auth {
+namespace {
+
+// Higher is more specific (see authenticate.h).
+int specificity(jose::status s) noexcept {
+  switch (s) {
+    case jose::status::alg_not_allowed: return 1;
+    case jose::status::keys_unavailable: return 2;
+    case jose::status::unknown_kid: return 3;
+    case jose::status::bad_signature: return 4;
+    default: return 5;  // a claim failure: the signature did verify
+  }
+}
+
+const std::string* string_claim(const boost::json::object& payload, std::string_view name, std::string& storage) {
+  auto it = payload.find(name);
+  if (it == payload.end() || !it->value().is_string()) return nullptr;
+  storage.assign(it->value().get_string().data(), it->value().get_string().size());
+  return &storage;
+}
+
+// Signature then claims, for one provider.
+jose::status verify_with(const config::provider& p, const jose::jwt& parsed, std::int64_t now_unix) {
+  if (!p.keys || p.cfg == nullptr) return jose::status::keys_unavailable;
+  std::shared_ptr<const jose::key_set> keys = p.keys->current();
+  if (!keys || keys->empty()) return jose::status::keys_unavailable;
+  if (jose::status s = jose::verify_signature(parsed, *keys, p.cfg->algorithms); s != jose::status::ok) return s;
+  return jose::verify_claims(parsed, p.rules, now_unix);
+}
+
+std::optional<double> cache_limit(const config::provider& p, const jose::jwt& parsed) {
+  if (!parsed.exp) return std::nullopt;
+  return *parsed.exp + static_cast<double>(p.rules.clock_skew.count());
+}
+
+}  // namespace
+
+std::vector<const config::provider*> judges_for(std::span<const config::provider* const> candidates,
+                                                const std::string* iss) {
+  std::vector<const config::provider*> out;
+  if (iss != nullptr) {
+    for (const config::provider* p : candidates)
+      if (p->rules.issuer && *p->rules.issuer == *iss) return {p};
+  }
+  for (const config::provider* p : candidates)
+    if (!p->rules.issuer) out.push_back(p);
+  return out;
+}
+
+authentication authenticate(const config::snapshot& snap, std::span<const config::provider* const> providers,
+                            std::string_view token, thread_context& ctx, std::int64_t now_unix) {
+  authentication result;
+  token_cache& cache = ctx.state().cache;
+  std::string iss_storage;
+
+  if (auto hit = cache.find(snap, token, now_unix, providers)) {
+    // The cached provider must still be the one the selection rule picks.
+    auto judges = judges_for(providers, string_claim(hit->token->payload, "iss", iss_storage));
+    if (std::find(judges.begin(), judges.end(), hit->provider) != judges.end()) {
+      result.status = jose::status::ok;
+      result.provider = hit->provider;
+      result.verified = std::move(hit->token);
+      return result;
+    }
+  }
+
+  jose::jwt parsed;
+  if (jose::status s = jose::parse(token, parsed); s != jose::status::ok) {
+    result.status = s;
+    return result;
+  }
+  const std::string* iss = string_claim(parsed.payload, "iss", iss_storage);
+  std::vector<const config::provider*> judges = judges_for(providers, iss);
+  if (judges.empty()) {
+    result.status = iss ? jose::status::issuer_mismatch : jose::status::missing_claim;
+    result.provider = providers.empty() ? nullptr : providers.front();
+    return result;
+  }
+
+  int best = -1;
+  for (const config::provider* p : judges) {
+    verification_stamp stamp = live_stamp(snap, *p);  // taken before verifying: a concurrent
+                                                      // publish then only causes a miss later
+    jose::status s = verify_with(*p, parsed, now_unix);
+    if (s == jose::status::ok) {
+      auto verified = std::make_shared<verified_token>();
+      verified->payload = std::move(parsed.payload);
+      if (auto it = verified->payload.find("sub"); it != verified->payload.end() && it->value().is_string())
+        verified->subject.assign(it->value().get_string().data(), it->value().get_string().size());
+      cache.insert(token, std::move(stamp), cache_limit(*p, parsed), verified);
+      result.status = jose::status::ok;
+      result.provider = p;
+      result.verified = std::move(verified);
+      return result;
+    }
+    if (specificity(s) > best) {
+      best = specificity(s);
+      result.status = s;
+      result.provider = p;
+    }
+  }
+  return result;
+}
+
+}  // namespace jwtgate::auth

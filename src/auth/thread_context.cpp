@@ -1,0 +1,11 @@
+#include "jwtgate/auth/thread_context.h"
+
+#include "thread_context_impl.h"
+
+namespace jwtgate::auth {
+
+thread_context::thread_context(std::size_t cache_entries) : impl_(std::make_unique<impl>(cache_entries)) {}
+
+thread_context::~thread_context() = default;
+
+}  // namespace jwtgate::auth

@@ -1,0 +1,14 @@
+#pragma once
+// The state behind auth::thread_context, visible to the auth module only.
+
+#include "jwtgate/auth/thread_context.h"
+#include "jwtgate/auth/token_cache.h"
+
+namespace jwtgate::auth {
+
+struct thread_context::impl {
+  explicit impl(std::size_t cache_entries) : cache(cache_entries) {}
+  token_cache cache;
+};
+
+}  // namespace jwtgate::auth
