@@ -13,6 +13,12 @@ from harness import (AUDIENCE, ISSUER, BrokenUpstream, ConnectionClosed, EchoUps
 import hmac
 import json
 
+import jwt
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+from harness import b64url_decode
+
 
 def parse_metrics(text):
     """Prometheus text format -> list of (name, {label: value}, float)."""
@@ -136,6 +142,25 @@ class ProxyBasicTest(GatewayTestCase):
         confused = "%s.%s.%s" % (header, payload, b64url(
             hmac.new(rsa_pem, ("%s.%s" % (header, payload)).encode(), hashlib.sha256).digest()))
         good = self.token()
+        # A key the gateway does not know, offered inside the token itself.
+        attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        attacker_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(attacker.public_key()))
+        embedded = jwt.encode({"sub": "mallory", "iss": ISSUER, "aud": AUDIENCE, "iat": now,
+                               "exp": now + 300}, attacker, algorithm="RS256",
+                              headers={"jwk": attacker_jwk})
+        jku = jwt.encode({"sub": "mallory", "iss": ISSUER, "aud": AUDIENCE, "iat": now,
+                          "exp": now + 300}, attacker, algorithm="RS256",
+                         headers={"kid": "rs1", "jku": "http://127.0.0.1:1/jwks.json"})
+        # kid of the RSA key, but alg HS256 keyed with that RSA public key.
+        kid_header = b64url(json.dumps({"alg": "HS256", "kid": "rs1"}).encode())
+        kid_confused = "%s.%s.%s" % (kid_header, payload, b64url(
+            hmac.new(rsa_pem, ("%s.%s" % (kid_header, payload)).encode(), hashlib.sha256).digest()))
+        es = self.token(alg="ES256").split(".")
+        raw_sig = b64url_decode(es[2])
+        der_sig = encode_dss_signature(int.from_bytes(raw_sig[:32], "big"),
+                                       int.from_bytes(raw_sig[32:], "big"))
+        es_der = "%s.%s.%s" % (es[0], es[1], b64url(der_sig))
+        crit = self.keys.mint(sub="alice", headers={"crit": ["exp"]})
         cases = {
             "expired": (self.token(now=now - 7200, ttl=3600), ("expired",)),
             "bad_signature": (self.keys.mint_with_secret(self.keys.other_secret, sub="alice"),
@@ -152,6 +177,12 @@ class ProxyBasicTest(GatewayTestCase):
             "five_parts_jwe": ("eyJhbGciOiJSU0EtT0FFUCIsImVuYyI6IkEyNTZHQ00ifQ.a.b.c.d",
                                ("unsupported_token", "malformed")),
             "alg_confusion": (confused, ("bad_signature", "alg_not_allowed")),
+            "kid_alg_confusion": (kid_confused, ("alg_not_allowed", "bad_signature",
+                                                 "unknown_kid")),
+            "embedded_jwk": (embedded, ("bad_signature",)),
+            "jku_header": (jku, ("bad_signature",)),
+            "ecdsa_der_signature": (es_der, ("bad_signature",)),
+            "crit_header": (crit, ("malformed",)),
             "tampered_payload": (good.split(".")[0] + "." + b64url(json.dumps(
                 {"sub": "root", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 300}).encode())
                 + "." + good.split(".")[2], ("bad_signature",)),
@@ -278,7 +309,8 @@ class ProxyBasicTest(GatewayTestCase):
                 resp = conn.request("GET", "/broken/truncated")
             except ConnectionClosed:
                 return
-            self.fail("a truncated upstream body was completed: %r" % resp)
+        # A gateway that read the whole body before answering may say 502 instead.
+        self.assertEqual(resp.status, 502, "a truncated upstream body was completed: %r" % resp)
 
     def test_upstream_timeout(self):
         start = time.monotonic()
