@@ -1,0 +1,89 @@
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/hmac.h>
+#include <openssl/rsa.h>
+
+#include "jose/openssl_util.h"
+#include "jwtgate/jose/verify.h"
+
+namespace jwtgate::jose {
+namespace {
+
+using detail::md_ctx_ptr;
+
+const unsigned char* bytes(std::string_view s) noexcept { return reinterpret_cast<const unsigned char*>(s.data()); }
+
+bool verify_hmac(const key& k, alg a, std::string_view input, std::string_view signature) {
+  if (signature.size() != detail::hash_size(a)) return false;
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  if (HMAC(detail::digest_for(a), k.secret.data(), static_cast<int>(k.secret.size()), bytes(input), input.size(),
+           mac, &mac_len) == nullptr)
+    return false;
+  // Constant time: the comparison must not tell an attacker how many bytes matched.
+  return mac_len == signature.size() && CRYPTO_memcmp(mac, signature.data(), mac_len) == 0;
+}
+
+// EVP_DigestVerify for RSA (both paddings), ECDSA (DER) and Ed25519 (md = nullptr).
+bool digest_verify(EVP_PKEY* pkey, alg a, std::string_view input, const unsigned char* sig, std::size_t sig_len) {
+  md_ctx_ptr ctx(EVP_MD_CTX_new());
+  if (!ctx) return false;
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  const EVP_MD* md = detail::digest_for(a);
+  if (EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, pkey) != 1) return false;
+  if (family(a) == alg_family::rsa_pss) {
+    // RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash output.
+    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)
+      return false;
+  } else if (family(a) == alg_family::rsa_pkcs1) {
+    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
+  }
+  return EVP_DigestVerify(ctx.get(), sig, sig_len, bytes(input), input.size()) == 1;
+}
+
+bool verify_with(const key& k, alg a, std::string_view input, std::string_view signature) {
+  switch (family(a)) {
+    case alg_family::hmac:
+      return !k.secret.empty() && verify_hmac(k, a, input, signature);
+    case alg_family::rsa_pkcs1:
+    case alg_family::rsa_pss:
+    case alg_family::eddsa:
+      return k.public_key && digest_verify(k.public_key.get(), a, input, bytes(signature), signature.size());
+    case alg_family::ecdsa: {
+      // JWA fixes the signature to R || S of the curve's size: DER or any other
+      // length is refused before it can reach a lenient decoder.
+      if (!k.public_key || signature.size() != 2 * detail::ecdsa_component_size(a)) return false;
+      unsigned char der[detail::max_ecdsa_der_size];
+      const std::size_t der_len = detail::ecdsa_raw_to_der(signature, der);
+      return der_len != 0 && digest_verify(k.public_key.get(), a, input, der, der_len);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+status verify_signature(const jwt& token, const key_set& keys, alg_set allowed) {
+  if (!token.algorithm || !allowed.contains(*token.algorithm)) return status::alg_not_allowed;
+  if (keys.empty()) return status::keys_unavailable;
+  const alg a = *token.algorithm;
+
+  bool kid_seen = false;
+  for (const key& k : keys.keys()) {
+    if (token.kid) {
+      if (k.kid != *token.kid) continue;
+      kid_seen = true;
+    }
+    // Each entry is pinned to one algorithm: this is what makes algorithm
+    // confusion impossible (a public key never meets an HMAC, and so on).
+    if (k.algorithm != a) continue;
+    if (verify_with(k, a, token.signing_input, token.signature)) return status::ok;
+  }
+  ERR_clear_error();  // failed verifications leave entries on this thread's queue
+  if (token.kid && !kid_seen) return status::unknown_kid;
+  return status::bad_signature;
+}
+
+}  // namespace jwtgate::jose
