@@ -1,5 +1,8 @@
 #include "jwtgate/auth/identity.h"
 
+#include <charconv>
+#include <system_error>
+
 #include <boost/json/serialize.hpp>
 
 #include "jwtgate/jose/verify.h"
@@ -43,7 +46,15 @@ encoded_claim encode_claim(const boost::json::value& claim, std::string& out) {
         out = boost::json::serialize(claim);
       }
       break;
-    default:  // numbers, booleans, objects: JSON text
+    case boost::json::kind::double_: {
+      // Shortest round-trip text ("1.5"), not Boost's "1.5E0".
+      char buf[32];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, claim.get_double());
+      if (ec != std::errc{}) return encoded_claim::unsafe;
+      out.assign(buf, end);
+      break;
+    }
+    default:  // integers, booleans, objects: JSON text
       out = boost::json::serialize(claim);
       break;
   }
