@@ -158,14 +158,14 @@ class TestKeys:
              headers=None, now=None, **claims):
         """A signed token; `kid="default"` picks the configured kid of the alg."""
         now = int(time.time()) if now is None else now
-        payload = {"iat": now, "exp": now + ttl}
+        payload = {"iat": now}
+        if ttl is not None:
+            payload["exp"] = now + ttl
         if issuer is not None:
             payload["iss"] = issuer
         if audience is not None:
             payload["aud"] = audience
         payload.update(claims)
-        if ttl is None:
-            payload.pop("exp")
         key = {"HS256": self.hs_secret, "RS256": self.rsa_key, "ES256": self.ec_key}[alg]
         if kid == "default":
             kid = {"HS256": "hs1", "RS256": "rs1", "ES256": "ec1"}[alg]
@@ -416,10 +416,12 @@ class Gateway:
         return HttpConn(LOCALHOST, self.port, timeout=timeout, tls_context=tls_context,
                         server_hostname=server_hostname)
 
-    def request(self, method, target, headers=None, body=None, timeout=10.0, **kw):
+    def request(self, method, target, headers=None, body=None, timeout=10.0, chunked=False,
+                sink=None, **connect_kw):
         """One request on a fresh connection, closed afterwards."""
-        with self.connect(timeout=timeout, **kw) as conn:
-            return conn.request(method, target, headers=headers, body=body)
+        with self.connect(timeout=timeout, **connect_kw) as conn:
+            return conn.request(method, target, headers=headers, body=body, chunked=chunked,
+                                sink=sink)
 
     def get(self, target, headers=None, token=None, **kw):
         headers = list(_header_items(headers))
