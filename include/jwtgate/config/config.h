@@ -79,7 +79,9 @@ struct key_source {
   std::optional<jose::alg> algorithm;  // required for secret_* and public_key_file
   std::string value;                // variable name, file path or URL
   std::string ca_file;              // jwks_url over https: extra CA bundle
-  mark where;
+  mark where;        // the list entry
+  mark alg_where;    // the `alg` value (0 when absent)
+  mark value_where;  // the source's value (variable name, path or URL)
 };
 
 struct token_source {
@@ -107,6 +109,7 @@ struct provider_config {
   std::string payload_header;  // empty: none
   bool forward_token = true;
   mark where;
+  mark algorithms_where;  // the `algorithms` value
 };
 
 struct forward_auth_config {
@@ -130,6 +133,8 @@ struct route_config {
   std::string upstream;     // empty: forward-auth decisions only
   route_auth auth;
   mark where;
+  mark upstream_where;                // the `upstream` value
+  std::vector<mark> providers_where;  // one per auth.providers entry
 };
 
 struct config {

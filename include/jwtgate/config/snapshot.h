@@ -54,6 +54,7 @@ struct load_error {
 struct load_result {
   std::shared_ptr<const snapshot> snap;  // null when errors is not empty
   std::vector<load_error> errors;        // every problem found, in file order
+  std::vector<load_error> warnings;      // accepted but worth an operator's look
 };
 
 // Parses, validates and compiles; loads every static key source (secret_env,

@@ -1,0 +1,34 @@
+#pragma once
+// Collects every problem found in one configuration file. Errors are gathered
+// from several passes (structure, cross references, key loading) and sorted
+// into file order at the end, so each pass may report in whatever order suits it.
+
+#include <string>
+#include <vector>
+
+#include "jwtgate/config/config.h"
+#include "jwtgate/config/snapshot.h"
+
+namespace jwtgate::config {
+
+class diagnostics {
+ public:
+  explicit diagnostics(std::string file) : file_(std::move(file)) {}
+
+  void error(mark where, std::string message);
+  void warning(mark where, std::string message);
+
+  bool has_errors() const noexcept { return !errors_.empty(); }
+  const std::string& file() const noexcept { return file_; }
+
+  // Sorted by position (problems without a position first), stable otherwise.
+  std::vector<load_error> take_errors();
+  std::vector<load_error> take_warnings();
+
+ private:
+  std::string file_;
+  std::vector<load_error> errors_;
+  std::vector<load_error> warnings_;
+};
+
+}  // namespace jwtgate::config
