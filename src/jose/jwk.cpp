@@ -94,11 +94,16 @@ detail::pkey_ptr ec_key(jwk_reader& r, alg curve_alg) {
   const std::size_t size = detail::ecdsa_component_size(curve_alg);
   std::string x, y;
   if (!r.bytes("x", x) || !r.bytes("y", y)) return {};
-  // RFC 7518 6.2.1.2: x and y are exactly the field size, leading zeros kept.
-  if (x.size() != size || y.size() != size) {
-    r.fail("EC coordinates must be " + std::to_string(size) + " bytes each");
+  // RFC 7518 6.2.1.2 wants x and y at the full field size, but some issuers
+  // (PyJWT 2.6 among them) drop leading zero bytes. Left-padding a shorter
+  // coordinate is unambiguous and the point is validated below; a longer one
+  // is refused.
+  if (x.size() > size || y.size() > size) {
+    r.fail("EC coordinates must be at most " + std::to_string(size) + " bytes each");
     return {};
   }
+  x.insert(0, size - x.size(), '\0');
+  y.insert(0, size - y.size(), '\0');
   std::string point = "\x04" + x + y;  // uncompressed SEC1 point
   std::unique_ptr<OSSL_PARAM_BLD, param_bld_deleter> bld(OSSL_PARAM_BLD_new());
   if (!bld ||

@@ -1,5 +1,7 @@
 #include "test_support.h"
 
+#include <openssl/evp.h>
+
 namespace {
 
 using namespace jose_test;
@@ -81,11 +83,29 @@ TEST(Jwks, EcPointsAreValidated) {
   EXPECT_TRUE(r.keys.empty());
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_NE(r.warnings[0].find("curve"), std::string::npos) << r.warnings[0];
-  // Wrong coordinate size (31 bytes).
-  r = parse_ok(R"({"kty":"EC","crv":"P-256","x":")" + b64(std::string(31, '\1')) + R"(","y":")" +
+  // Coordinate longer than the field (33 bytes).
+  r = parse_ok(R"({"kty":"EC","crv":"P-256","x":")" + b64(std::string(33, '\1')) + R"(","y":")" +
                    b64(std::string(32, '\1')) + R"("})",
                every_alg());
   EXPECT_TRUE(r.keys.empty());
+}
+
+TEST(Jwks, ShortEcCoordinatesAreLeftPadded) {
+  // The RFC 7515 A.4 P-521 key, whose x and y start with a zero-valued top
+  // byte... written without it, as some issuers do.
+  jose::jwks_result full = parse_ok(fixture("rfc/rfc7515_a4_es512.jwk.json"), every_alg());
+  ASSERT_EQ(full.keys.size(), 1u);
+  std::string jwk = fixture("rfc/rfc7515_a4_es512.jwk.json");
+  const auto y_at = jwk.find("\"y\":\"") + 5;
+  const auto y_end = jwk.find('"', y_at);
+  std::string y;
+  ASSERT_TRUE(jose::base64url_decode(jwk.substr(y_at, y_end - y_at), y));
+  ASSERT_EQ(y.size(), 66u);
+  ASSERT_EQ(y[0], '\0');
+  jwk.replace(y_at, y_end - y_at, b64(y.substr(1)));
+  jose::jwks_result shortened = parse_ok(jwk, every_alg());
+  ASSERT_EQ(shortened.keys.size(), 1u);
+  EXPECT_EQ(EVP_PKEY_eq(shortened.keys[0].public_key.get(), full.keys[0].public_key.get()), 1);
 }
 
 TEST(Jwks, Ed25519Keys) {
