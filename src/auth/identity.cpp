@@ -1,10 +1,8 @@
 #include "jwtgate/auth/identity.h"
 
-#include <charconv>
-#include <system_error>
-
 #include <boost/json/serialize.hpp>
 
+#include "jwtgate/jose/json.h"
 #include "jwtgate/jose/verify.h"
 
 namespace jwtgate::auth {
@@ -46,14 +44,10 @@ encoded_claim encode_claim(const boost::json::value& claim, std::string& out) {
         out = boost::json::serialize(claim);
       }
       break;
-    case boost::json::kind::double_: {
-      // Shortest round-trip text ("1.5"), not Boost's "1.5E0".
-      char buf[32];
-      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, claim.get_double());
-      if (ec != std::errc{}) return encoded_claim::unsafe;
-      out.assign(buf, end);
+    case boost::json::kind::double_:
+      // The same text claim checks compare against: "1.5", "1700000000".
+      out = jose::claim_text(claim);
       break;
-    }
     default:  // integers, booleans, objects: JSON text
       out = boost::json::serialize(claim);
       break;
