@@ -1,0 +1,772 @@
+#include "client_session.h"
+
+#include <array>
+#include <ctime>
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+#include <spdlog/spdlog.h>
+
+#include "fields_view.h"
+#include "jwtgate/proxy/framing.h"
+#include "jwtgate/proxy/header_rewrite.h"
+#include "jwtgate/routing/path.h"
+
+namespace jwtgate::proxy {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t relay_buffer_size = 64 * 1024;
+constexpr std::uint32_t upstream_header_limit = 64 * 1024;
+constexpr std::size_t max_linger_bytes = 1024 * 1024;
+constexpr auto linger_time = std::chrono::seconds(2);
+constexpr std::size_t max_client_request_id = 200;
+// nginx's code for "the client closed the connection before the response".
+constexpr unsigned status_client_closed = 499;
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+bool idempotent(http::verb m) noexcept {
+  switch (m) {
+    case http::verb::get: case http::verb::head: case http::verb::options:
+    case http::verb::put: case http::verb::delete_: case http::verb::trace:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_http_error(const beast::error_code& ec) noexcept {
+  return ec.category() == http::make_error_code(http::error::end_of_stream).category();
+}
+
+bool connection_dropped(const beast::error_code& ec) noexcept {
+  return ec == http::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == http::error::partial_message;
+}
+
+}  // namespace
+
+client_session::client_session(loop_context& loop, net::any_stream stream, bool https, std::string client_ip)
+    : loop_(loop), stream_(std::move(stream)), https_(https), client_ip_(std::move(client_ip)) {
+  loop_.sessions.insert(this);
+  loop_.metrics.connection_opened();
+  loop_.shared.open_connections.fetch_add(1, std::memory_order_relaxed);
+}
+
+client_session::~client_session() {
+  loop_.sessions.erase(this);
+  loop_.metrics.connection_closed();
+  loop_.shared.open_connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void client_session::start() {
+  const auto& server = loop_.snap->source.server;
+  stream_.tcp().expires_after(server.header_timeout);
+  if (auto* tls = stream_.tls()) {
+    // The handshake counts against header_timeout, like the head itself.
+    tls->async_handshake(asio::ssl::stream_base::server,
+                         [self = shared_from_this()](error_code ec) {
+                           if (ec) return self->close_now();
+                           self->read_head();
+                         });
+    return;
+  }
+  read_head();
+}
+
+void client_session::close_if_idle() {
+  if (idle_) close_now();
+}
+
+// ---------------------------------------------------------------------------
+// Request heads
+
+void client_session::wait_for_request() {
+  if (closed_) return;
+  if (buffer_.size() != 0) return read_head();  // pipelined request already here
+  idle_ = true;
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+    self->idle_ = false;
+    if (ec) return self->close_now();  // idle timeout or the client went away
+    self->buffer_.commit(n);
+    self->read_head();
+  });
+}
+
+void client_session::read_head() {
+  if (closed_) return;
+  const auto& server = loop_.snap->source.server;
+  parser_.emplace();
+  parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(server.max_header_bytes, UINT32_MAX)));
+  if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);
+  else parser_->body_limit(boost::none);
+  // The whole head must arrive within header_timeout (slowloris).
+  stream_.tcp().expires_after(server.header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_head(ec);
+  });
+}
+
+void client_session::begin_request_state() {
+  started_ = std::chrono::steady_clock::now();
+  snap_ = loop_.snap;
+  request_id_.clear();
+  log_path_.clear();
+  decision_ = auth::decision{};
+  auth_result_ = "none";
+  status_ = 0;
+  bytes_sent_ = 0;
+  client_keep_alive_ = false;
+  expect_continue_ = false;
+  request_has_body_ = false;
+  request_body_sent_ = false;
+  websocket_ = false;
+  response_started_ = false;
+  retried_ = false;
+  upstream_reused_ = false;
+}
+
+void client_session::on_head(error_code ec) {
+  begin_request_state();
+  if (ec) {
+    if (!is_http_error(ec) || ec == http::error::end_of_stream ||
+        ec == http::error::partial_message)
+      return close_now();  // timeout, reset, or the client closed mid-head: nobody to answer
+    set_path_for_log();
+    if (ec == http::error::header_limit)
+      return reply_error(431, "the request head is larger than the gateway accepts", true);
+    if (ec == http::error::body_limit)
+      return reply_error(413, "the request body is larger than the gateway accepts", true);
+    return reply_error(400, "malformed HTTP request: " + ec.message(), true);
+  }
+  handle_request();
+}
+
+void client_session::set_path_for_log() {
+  if (!parser_) return;
+  auto target = parser_->get().target();
+  routing::normalized_target nt;
+  if (!target.empty() && routing::normalize_target(target, nt) == routing::target_error::none) {
+    log_path_ = std::move(nt.path);
+  } else {
+    auto raw = target.substr(0, target.find('?'));  // never the query: it may carry a token
+    log_path_.assign(raw.data(), raw.size());
+  }
+}
+
+void client_session::handle_request() {
+  const auto& req = parser_->get();
+  client_keep_alive_ = req.keep_alive();
+  set_path_for_log();
+
+  auto given_id = req["X-Request-Id"];
+  if (!given_id.empty() && given_id.size() <= max_client_request_id) request_id_.assign(given_id.data(), given_id.size());
+  else request_id_ = loop_.ids.next();
+
+  // Framing (request smuggling) before anything else reads the head.
+  std::array<std::string_view, 2> cl{}, te{};
+  std::size_t ncl = 0, nte = 0;
+  for (const auto& f : req) {
+    if (f.name() == http::field::content_length) { if (ncl < cl.size()) cl[ncl] = f.value(); ++ncl; }
+    else if (f.name() == http::field::transfer_encoding) { if (nte < te.size()) te[nte] = f.value(); ++nte; }
+  }
+  auto framing = check_request_framing(std::span(cl.data(), std::min(ncl, cl.size())),
+                                       std::span(te.data(), std::min(nte, te.size())),
+                                       req.version() < 11);
+  if (framing == framing_error::none && (ncl > cl.size() || nte > te.size()))
+    framing = ncl > 1 ? framing_error::repeated_content_length : framing_error::unsupported_transfer_encoding;
+  if (framing != framing_error::none) return reply_error(400, describe(framing), true);
+
+  auto hosts = req.count(http::field::host);
+  if (hosts > 1) return reply_error(400, "the request has more than one Host header", true);
+  if (hosts == 0 && req.version() >= 11) return reply_error(400, "HTTP/1.1 requests need a Host header", true);
+
+  request_has_body_ = parser_->chunked() || (parser_->content_length() && *parser_->content_length() > 0);
+  if (loop_.shared.draining.load(std::memory_order_relaxed))
+    return reply_error(503, "the gateway is shutting down", true);
+
+  auto expect = req[http::field::expect];
+  expect_continue_ = iequals(expect, "100-continue") && req.version() >= 11;
+
+  fields_view view(req);
+  auth::request_head head;
+  head.method = req.method_string();
+  head.target = req.target();
+  auto authority = absolute_form_authority(head.target);
+  head.host = authority.empty() ? std::string_view(req[http::field::host]) : authority;
+  head.headers = &view;
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+
+  const auto& fa = snap_->source.forward_auth;
+  bool forward_auth = fa && !fa->path.empty() && log_path_ == fa->path;
+  try {
+    decision_ = forward_auth ? auth::decide_forward_auth(*snap_, head, loop_.auth, now)
+                             : auth::decide(*snap_, head, loop_.auth, now);
+  } catch (const std::exception& ex) {  // boundary: a bug there must not take the loop down
+    spdlog::error("request {}: the auth pipeline failed: {}", request_id_, ex.what());
+    return reply_error(500, "the gateway failed to process the request", true);
+  }
+
+  if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
+    auth_result_ = "none";
+  else if (decision_.reason != jose::status::ok)
+    auth_result_ = jose::to_string(decision_.reason);
+  else if (decision_.route && decision_.provider == nullptr)
+    auth_result_ = "anonymous";
+  else if (decision_.route)
+    auth_result_ = "ok";
+  unsigned st = decision_.response.status;
+  if (decision_.what == auth::decision::action::respond && (st == 401 || st == 403) &&
+      decision_.reason != jose::status::ok) {
+    std::string_view provider = decision_.provider && decision_.provider->cfg ? decision_.provider->cfg->name : "";
+    loop_.metrics.count_auth_failure(provider, jose::to_string(decision_.reason));
+  }
+
+  if (decision_.what == auth::decision::action::respond) return reply(decision_.response, false);
+  forward();
+}
+
+// ---------------------------------------------------------------------------
+// Replies made by the gateway
+
+void client_session::reply_error(unsigned status, std::string_view description, bool close) {
+  auth::reply r;
+  r.status = status;
+  r.body = auth::error_body(status, description);
+  if (status >= 500 || status == 413 || status == 431)
+    spdlog::warn("request {}: {} {}", request_id_.empty() ? "-" : request_id_, status, description);
+  reply(r, close);
+}
+
+void client_session::reply(const auth::reply& r, bool close) {
+  if (request_id_.empty()) request_id_ = loop_.ids.next();
+  bool head_request = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+  close = close || !parser_ || !parser_->is_header_done() || !client_keep_alive_ ||
+          loop_.shared.draining.load(std::memory_order_relaxed) || (request_has_body_ && !parser_->is_done());
+
+  reply_.emplace();
+  auto& res = *reply_;
+  res.result(r.status);
+  res.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+  if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
+  for (const auto& [name, value] : r.headers) res.insert(name, value);
+  if (!r.body.empty()) {
+    res.set(http::field::content_type, "application/json");
+    res.set(http::field::cache_control, "no-store");
+  }
+  res.set("X-Request-Id", request_id_);
+  res.body() = r.body;
+  res.keep_alive(!close);
+  res.prepare_payload();
+  if (head_request) res.body().clear();  // Content-Length stays: the size a GET would get
+  status_ = r.status;
+  bytes_sent_ = res.body().size();
+
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  http::async_write(stream_, res, [self = shared_from_this(), close](error_code ec, std::size_t) {
+    self->on_reply_written(ec, close);
+  });
+}
+
+void client_session::on_reply_written(error_code ec, bool close) {
+  log_request();
+  reply_.reset();
+  if (ec) return close_now();
+  if (close) return close_gracefully();
+  wait_for_request();
+}
+
+// ---------------------------------------------------------------------------
+// Relay to the upstream
+
+void client_session::forward() {
+  const auto* route = decision_.route;
+  if (!route || !route->upstream) return reply_error(404, "no route serves this request", false);
+  websocket_ = parser_->upgrade() && list_has_token(parser_->get()[http::field::upgrade], "websocket");
+  if (!build_upstream_request()) return;
+  upstream_ = loop_.pool.take_idle(*route->upstream);
+  if (!upstream_) return connect_upstream();
+  upstream_reused_ = true;
+  on_upstream_ready();
+}
+
+bool client_session::build_upstream_request() {
+  const auto& in = parser_->get();
+  auto connection = in[http::field::connection];
+  up_req_.emplace();
+  auto& out = *up_req_;
+  out.method_string(in.method_string());
+  out.target(decision_.target);
+  out.version(11);
+
+  std::string forwarded_for;
+  bool has_forwarded_for = false;
+  for (const auto& f : in) {
+    auto name = f.name_string();
+    if (auth::must_strip(*snap_, name, connection)) continue;
+    bool removed = false;
+    for (const auto& r : decision_.remove_headers)
+      if (iequals(r, name)) { removed = true; break; }
+    if (removed) continue;
+    switch (f.name()) {
+      case http::field::cookie:
+        if (decision_.cookie_rewrite) continue;
+        break;
+      case http::field::expect:  // the gateway answers 100-continue itself
+      case http::field::transfer_encoding:
+        continue;
+      default:
+        break;
+    }
+    if (iequals(name, "x-forwarded-for")) {
+      if (has_forwarded_for) forwarded_for.append(", ");
+      forwarded_for.append(f.value());
+      has_forwarded_for = true;
+      continue;
+    }
+    // Set by the gateway, never trusted from clients.
+    if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto")) continue;
+    out.insert(f.name(), name, f.value());
+  }
+  if (decision_.cookie_rewrite && !decision_.cookie_rewrite->empty())
+    out.set(http::field::cookie, *decision_.cookie_rewrite);
+  for (const auto& [name, value] : decision_.inject) out.set(name, value);
+  out.set("X-Forwarded-For", append_forwarded_for(has_forwarded_for ? std::optional<std::string_view>(forwarded_for)
+                                                                        : std::nullopt,
+                                                  client_ip_));
+  out.set("X-Forwarded-Proto", https_ ? "https" : "http");
+  auto host = in[http::field::host];
+  if (!host.empty()) out.set("X-Forwarded-Host", host);
+  if (in.count("X-Request-Id") == 0 || in["X-Request-Id"] != request_id_)
+    out.set("X-Request-Id", request_id_);
+  if (websocket_) {
+    out.set(http::field::connection, "Upgrade");
+    out.set(http::field::upgrade, in[http::field::upgrade]);
+  }
+  if (parser_->chunked()) out.chunked(true);
+  return true;
+}
+
+void client_session::connect_upstream() {
+  upstream_reused_ = false;
+  loop_.pool.connect(*decision_.route->upstream,
+                     [self = shared_from_this()](connect_failure why, std::string message,
+                                                 std::unique_ptr<upstream_connection> conn) {
+                       if (self->closed_) {
+                         if (conn) conn->stream.close();
+                         return;
+                       }
+                       if (why != connect_failure::none) {
+                         spdlog::warn("request {}: cannot connect to upstream '{}': {}", self->request_id_,
+                                      self->decision_.route->upstream->name, message);
+                         return self->upstream_failed(502, "the upstream is unreachable");
+                       }
+                       self->upstream_ = std::move(conn);
+                       self->on_upstream_ready();
+                     });
+}
+
+void client_session::on_upstream_ready() {
+  const auto& up = *decision_.route->upstream;
+  if (expect_continue_ && request_has_body_) {
+    // Authorized and connected: now let the client send its body.
+    expect_continue_ = false;
+    stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+    asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
+                      [self = shared_from_this()](error_code ec, std::size_t) {
+                        if (ec) return self->close_now();
+                        self->on_upstream_ready();
+                      });
+    return;
+  }
+  up_req_sr_.emplace(*up_req_);
+  upstream_sent_ = std::chrono::steady_clock::now();
+  upstream_->stream.tcp().expires_after(up.timeout);
+  auto& body = up_req_->body();
+  body.data = nullptr;
+  body.size = 0;
+  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_upstream_head_written(ec); };
+  if (request_has_body_) {
+    body.more = true;
+    http::async_write_header(upstream_->stream, *up_req_sr_, std::move(done));
+  } else {
+    body.more = false;
+    http::async_write(upstream_->stream, *up_req_sr_, std::move(done));
+  }
+}
+
+void client_session::on_upstream_head_written(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    if (may_retry()) return retry_on_fresh_connection();
+    return upstream_failed(ec == beast::error::timeout ? 504 : 502, "the upstream connection failed");
+  }
+  if (request_has_body_) return read_request_body();
+  read_response_head();
+}
+
+void client_session::read_request_body() {
+  if (!body_buf_) body_buf_ = std::make_unique<char[]>(relay_buffer_size);
+  auto& body = parser_->get().body();
+  body.data = body_buf_.get();
+  body.size = relay_buffer_size;
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  http::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_request_body(ec);
+  });
+}
+
+void client_session::on_request_body(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    if (upstream_) upstream_->stream.close();
+    upstream_.reset();
+    if (ec == http::error::body_limit)
+      return reply_error(413, "the request body is larger than the gateway accepts", true);
+    if (is_http_error(ec) && ec != http::error::end_of_stream &&
+        ec != http::error::partial_message)
+      return reply_error(400, "malformed request body: " + ec.message(), true);
+    status_ = status_client_closed;
+    log_request();
+    return close_now();
+  }
+  std::size_t n = relay_buffer_size - parser_->get().body().size;
+  bool done = parser_->is_done();
+  if (n == 0 && !done) return read_request_body();
+  request_body_sent_ = true;
+  auto& out = up_req_->body();
+  out.data = n ? body_buf_.get() : nullptr;
+  out.size = n;
+  out.more = !done;
+  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
+  http::async_write(upstream_->stream, *up_req_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_request_body_written(ec);
+  });
+}
+
+void client_session::on_request_body_written(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) return upstream_failed(ec == beast::error::timeout ? 504 : 502, "the upstream stopped reading the request");
+  if (parser_->is_done()) return read_response_head();
+  read_request_body();
+}
+
+void client_session::read_response_head() {
+  up_res_.emplace();
+  up_res_->header_limit(upstream_header_limit);
+  up_res_->body_limit(boost::none);
+  if (parser_->get().method() == http::verb::head) up_res_->skip(true);
+  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
+  http::async_read_header(upstream_->stream, upstream_->buffer, *up_res_,
+                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head(ec); });
+}
+
+void client_session::on_response_head(error_code ec) {
+  if (ec) {
+    if (ec == beast::error::timeout)
+      return upstream_failed(504, "the upstream did not answer in time");
+    if (connection_dropped(ec) && may_retry()) return retry_on_fresh_connection();
+    return upstream_failed(502, "the upstream sent an invalid or no response");
+  }
+  unsigned status = up_res_->get().result_int();
+  if (status == 101) {
+    if (websocket_) return start_tunnel();
+    return upstream_failed(502, "the upstream switched protocols without being asked");
+  }
+  if (status < 200) return read_response_head();  // interim (100, 103): not relayed
+  loop_.metrics.observe_upstream_latency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_sent_).count());
+  write_response_head();
+}
+
+bool client_session::may_retry() const noexcept {
+  return upstream_reused_ && !retried_ && !request_body_sent_ && idempotent(parser_->get().method());
+}
+
+void client_session::retry_on_fresh_connection() {
+  retried_ = true;
+  if (upstream_) upstream_->stream.close();
+  upstream_.reset();
+  up_res_.reset();
+  up_req_sr_.reset();
+  connect_upstream();
+}
+
+void client_session::upstream_failed(unsigned status, std::string_view description) {
+  if (upstream_) upstream_->stream.close();
+  upstream_.reset();
+  if (response_started_) {
+    log_request();
+    return close_now();  // part of the response is out: only a close tells the client
+  }
+  reply_error(status, description, false);
+}
+
+void client_session::write_response_head() {
+  const auto& in = up_res_->get();
+  const auto& req = parser_->get();
+  unsigned status = in.result_int();
+  res_.emplace();
+  auto& out = *res_;
+  out.result(status);
+  out.reason(in.reason());
+  out.version(req.version());
+  auto connection = in[http::field::connection];
+  for (const auto& f : in)
+    if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
+
+  bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
+  bool no_body = req.method() == http::verb::head || status == 204 || status == 304;
+  if (!no_body && !up_res_->is_done() && !up_res_->content_length()) {
+    // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients,
+    // delimit it by closing for HTTP/1.0 ones.
+    if (req.version() >= 11) out.chunked(true);
+    else keep = false;
+  }
+  out.keep_alive(keep);
+  client_keep_alive_ = keep;
+  status_ = status;
+  response_started_ = true;
+
+  res_sr_.emplace(out);
+  auto& body = out.body();
+  body.data = nullptr;
+  body.size = 0;
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head_written(ec); };
+  if (no_body || up_res_->is_done()) {
+    body.more = false;
+    http::async_write(stream_, *res_sr_, std::move(done));
+  } else {
+    body.more = true;
+    http::async_write_header(stream_, *res_sr_, std::move(done));
+  }
+}
+
+void client_session::on_response_head_written(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    status_ = status_client_closed;
+    log_request();
+    return close_now();
+  }
+  if (res_sr_->is_done()) return finish_request(client_keep_alive_);
+  read_response_body();
+}
+
+void client_session::read_response_body() {
+  if (!body_buf_) body_buf_ = std::make_unique<char[]>(relay_buffer_size);
+  auto& body = up_res_->get().body();
+  body.data = body_buf_.get();
+  body.size = relay_buffer_size;
+  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
+  http::async_read_some(upstream_->stream, upstream_->buffer, *up_res_,
+                        [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_body(ec); });
+}
+
+void client_session::on_response_body(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    spdlog::warn("request {}: the upstream response body broke off: {}", request_id_, ec.message());
+    return upstream_failed(502, "the upstream response broke off");
+  }
+  std::size_t n = relay_buffer_size - up_res_->get().body().size;
+  bool done = up_res_->is_done();
+  if (n == 0 && !done) return read_response_body();
+  auto& out = res_->body();
+  out.data = n ? body_buf_.get() : nullptr;
+  out.size = n;
+  out.more = !done;
+  bytes_sent_ += n;
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  http::async_write(stream_, *res_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_response_body_written(ec);
+  });
+}
+
+void client_session::on_response_body_written(error_code ec) {
+  if (ec == http::error::need_buffer) ec = {};
+  if (ec) {
+    status_ = status_client_closed;
+    log_request();
+    return close_now();
+  }
+  if (up_res_->is_done()) return finish_request(client_keep_alive_);
+  read_response_body();
+}
+
+void client_session::finish_request(bool keep_alive) {
+  log_request();
+  bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->get().keep_alive() &&
+                  !up_res_->need_eof() && up_req_sr_ && up_req_sr_->is_done();
+  if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
+  else if (upstream_) upstream_->stream.close();
+  upstream_.reset();
+  res_sr_.reset();
+  res_.reset();
+  up_res_.reset();
+  up_req_sr_.reset();
+  up_req_.reset();
+  if (keep_alive && !loop_.shared.draining.load(std::memory_order_relaxed)) return wait_for_request();
+  close_gracefully();
+}
+
+// ---------------------------------------------------------------------------
+// WebSocket tunnel
+
+void client_session::start_tunnel() {
+  const auto& in = up_res_->get();
+  res_.emplace();
+  auto& out = *res_;
+  out.result(http::status::switching_protocols);
+  out.version(11);
+  auto connection = in[http::field::connection];
+  for (const auto& f : in)
+    if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
+  out.set(http::field::connection, "Upgrade");
+  out.set(http::field::upgrade, in[http::field::upgrade]);
+  status_ = 101;
+  response_started_ = true;
+  res_sr_.emplace(out);
+  out.body().data = nullptr;
+  out.body().size = 0;
+  out.body().more = false;
+  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  http::async_write(stream_, *res_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    self->log_request();
+    if (ec) return self->close_now();
+    self->res_sr_.reset();
+    self->res_.reset();
+    self->stream_.tcp().expires_never();
+    self->upstream_->stream.tcp().expires_never();
+    if (!self->body_buf_) self->body_buf_ = std::make_unique<char[]>(relay_buffer_size);
+    self->body_buf2_ = std::make_unique<char[]>(relay_buffer_size);
+    self->tunnel_open_directions_ = 2;
+    self->tunnel_activity_ = std::chrono::steady_clock::now();
+    self->tunnel_timer_.emplace(self->loop_.ioc);
+    self->check_tunnel_idle();
+    self->pump(true);
+    self->pump(false);
+  });
+}
+
+void client_session::pump(bool client_to_upstream) {
+  if (closed_) return;
+  auto& from = client_to_upstream ? stream_ : upstream_->stream;
+  auto& to = client_to_upstream ? upstream_->stream : stream_;
+  auto& leftover = client_to_upstream ? buffer_ : upstream_->buffer;
+  auto self = shared_from_this();
+  if (leftover.size() != 0) {
+    // Bytes read past the heads belong to the tunnel: send them first.
+    asio::async_write(to, leftover.data(), [self, client_to_upstream](error_code ec, std::size_t n) {
+      auto& lo = client_to_upstream ? self->buffer_ : self->upstream_->buffer;
+      if (!ec) lo.consume(n);
+      self->on_pumped(client_to_upstream, ec, 0);
+    });
+    return;
+  }
+  char* buf = client_to_upstream ? body_buf_.get() : body_buf2_.get();
+  from.async_read_some(asio::buffer(buf, relay_buffer_size),
+                       [self, client_to_upstream, buf](error_code ec, std::size_t n) {
+                         if (self->closed_) return;
+                         if (ec) return self->on_pumped(client_to_upstream, ec, 0);
+                         self->tunnel_activity_ = std::chrono::steady_clock::now();
+                         auto& dst = client_to_upstream ? self->upstream_->stream : self->stream_;
+                         asio::async_write(dst, asio::buffer(buf, n),
+                                           [self, client_to_upstream](error_code ec, std::size_t n) {
+                                             self->on_pumped(client_to_upstream, ec, n);
+                                           });
+                       });
+}
+
+void client_session::on_pumped(bool client_to_upstream, error_code ec, std::size_t n) {
+  if (closed_) return;
+  if (!client_to_upstream) bytes_sent_ += n;
+  if (!ec) return pump(client_to_upstream);
+  if (ec == asio::error::eof && !stream_.tls() && !upstream_->stream.tls()) {
+    // Half-close: pass the FIN on and keep the other direction running.
+    auto& dst = client_to_upstream ? upstream_->stream : stream_;
+    error_code ignored;
+    dst.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (--tunnel_open_directions_ > 0) return;
+  }
+  close_now();
+}
+
+void client_session::check_tunnel_idle() {
+  if (closed_) return;
+  auto idle = loop_.snap->source.server.idle_timeout;
+  tunnel_timer_->expires_at(tunnel_activity_ + idle);
+  tunnel_timer_->async_wait([self = shared_from_this(), idle](error_code ec) {
+    if (ec || self->closed_) return;
+    if (std::chrono::steady_clock::now() - self->tunnel_activity_ >= idle) return self->close_now();
+    self->check_tunnel_idle();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Ending
+
+void client_session::log_request() {
+  std::string_view route = decision_.route && decision_.route->cfg ? std::string_view(decision_.route->cfg->name) : "";
+  loop_.metrics.count_request(route, status_);
+  if (!loop_.shared.log || !loop_.shared.log->enabled()) return;
+  access_entry e;
+  e.time = std::chrono::system_clock::now();
+  e.request_id = request_id_;
+  e.client = client_ip_;
+  if (parser_ && parser_->is_header_done()) e.method = parser_->get().method_string();
+  e.path = log_path_;
+  e.route = route;
+  e.status = status_;
+  e.auth = auth_result_;
+  e.subject = decision_.subject;
+  if (decision_.what == auth::decision::action::forward && decision_.route && decision_.route->upstream)
+    e.upstream = decision_.route->upstream->name;
+  e.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count();
+  e.bytes_sent = bytes_sent_;
+  loop_.shared.log->write(e);
+}
+
+void client_session::close_gracefully() {
+  if (closed_) return;
+  if (stream_.tls()) return close_now();
+  // Lingering close: stop sending, then read and drop what the client still
+  // sends for a moment, so a reset does not destroy the reply in flight.
+  error_code ignored;
+  stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.tcp().expires_after(linger_time);
+  linger(0);
+}
+
+void client_session::linger(std::size_t discarded) {
+  buffer_.consume(buffer_.size());
+  if (discarded > max_linger_bytes) return close_now();
+  stream_.async_read_some(buffer_.prepare(16 * 1024), [self = shared_from_this(), discarded](error_code ec, std::size_t n) {
+    if (ec) return self->close_now();
+    self->buffer_.commit(n);
+    self->linger(discarded + n);
+  });
+}
+
+void client_session::close_now() {
+  if (closed_) return;
+  closed_ = true;
+  idle_ = false;
+  stream_.close();
+  // Only closed: a pending operation may still refer to it until its handler runs.
+  if (upstream_) upstream_->stream.close();
+  if (tunnel_timer_) tunnel_timer_->cancel();
+}
+
+}  // namespace jwtgate::proxy

@@ -1,0 +1,134 @@
+#pragma once
+// One client connection (HTTP/1.0 and 1.1, keep-alive, pipelining answered in
+// order). For each request: read the head under header_timeout, check framing,
+// ask the auth pipeline for a decision, then either reply itself or relay the
+// request to the upstream and stream the response back, bodies in both
+// directions through a fixed 64 KiB buffer (never a whole body in memory).
+// An authorized WebSocket upgrade answered 101 becomes a raw two-way tunnel.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include "jwtgate/auth/decision.h"
+#include "jwtgate/net/any_stream.h"
+#include "loop.h"
+
+namespace jwtgate::proxy {
+
+class client_session : public std::enable_shared_from_this<client_session> {
+ public:
+  client_session(loop_context& loop, net::any_stream stream, bool https, std::string client_ip);
+  ~client_session();
+
+  void start();
+  // Drain: a session waiting for its next request is closed.
+  void close_if_idle();
+
+ private:
+  using error_code = boost::beast::error_code;
+  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
+  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
+  using relay_request = boost::beast::http::request<boost::beast::http::buffer_body>;
+  using relay_response = boost::beast::http::response<boost::beast::http::buffer_body>;
+
+  // Reading a request head.
+  void wait_for_request();
+  void read_head();
+  void on_head(error_code ec);
+  void handle_request();
+
+  // Gateway-made replies.
+  void reply_error(unsigned status, std::string_view description, bool close);
+  void reply(const auth::reply& r, bool close);
+  void on_reply_written(error_code ec, bool close);
+
+  // Relaying to the upstream.
+  void forward();
+  bool build_upstream_request();
+  void connect_upstream();
+  void on_upstream_ready();
+  void on_upstream_head_written(error_code ec);
+  void read_request_body();
+  void on_request_body(error_code ec);
+  void on_request_body_written(error_code ec);
+  void read_response_head();
+  void on_response_head(error_code ec);
+  void write_response_head();
+  void on_response_head_written(error_code ec);
+  void read_response_body();
+  void on_response_body(error_code ec);
+  void on_response_body_written(error_code ec);
+  bool may_retry() const noexcept;
+  void retry_on_fresh_connection();
+  void upstream_failed(unsigned status, std::string_view description);
+
+  // WebSocket tunnel after a relayed 101.
+  void start_tunnel();
+  void pump(bool client_to_upstream);
+  void on_pumped(bool client_to_upstream, error_code ec, std::size_t n);
+  void check_tunnel_idle();
+
+  void finish_request(bool keep_alive);
+  void log_request();
+  void close_gracefully();
+  void linger(std::size_t discarded);
+  void close_now();
+  void set_path_for_log();
+  void begin_request_state();
+
+  loop_context& loop_;
+  net::any_stream stream_;
+  bool https_;
+  std::string client_ip_;
+  boost::beast::flat_buffer buffer_;
+  std::unique_ptr<char[]> body_buf_;   // relay buffer, allocated on first body
+  std::unique_ptr<char[]> body_buf2_;  // second direction (tunnel only)
+  bool idle_ = false;                  // waiting for the next request
+  bool first_request_ = true;
+  bool closed_ = false;
+
+  // The current request.
+  std::shared_ptr<const config::snapshot> snap_;
+  std::optional<request_parser> parser_;
+  std::chrono::steady_clock::time_point started_;
+  std::string request_id_;
+  std::string log_path_;
+  auth::decision decision_;
+  std::string auth_result_;
+  unsigned status_ = 0;
+  std::uint64_t bytes_sent_ = 0;
+  bool client_keep_alive_ = false;
+  bool expect_continue_ = false;
+  bool request_has_body_ = false;
+  bool request_body_sent_ = false;
+  bool websocket_ = false;
+  bool response_started_ = false;
+  bool retried_ = false;
+  std::chrono::steady_clock::time_point upstream_sent_;
+
+  std::unique_ptr<upstream_connection> upstream_;
+  bool upstream_reused_ = false;
+  std::optional<relay_request> up_req_;
+  std::optional<boost::beast::http::request_serializer<boost::beast::http::buffer_body>> up_req_sr_;
+  std::optional<response_parser> up_res_;
+  std::optional<relay_response> res_;
+  std::optional<boost::beast::http::response_serializer<boost::beast::http::buffer_body>> res_sr_;
+  std::optional<boost::beast::http::response<boost::beast::http::string_body>> reply_;
+
+  // Tunnel state.
+  std::optional<boost::asio::steady_timer> tunnel_timer_;
+  std::chrono::steady_clock::time_point tunnel_activity_;
+  int tunnel_open_directions_ = 0;
+};
+
+}  // namespace jwtgate::proxy

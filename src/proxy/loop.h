@@ -1,0 +1,52 @@
+#pragma once
+// One event loop: its io_context and thread-owned state. Everything here is
+// touched only from the loop's own thread (or before it starts), so the
+// request path takes no lock; the few values other threads read are atomics.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <unordered_set>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "jwtgate/admin/metrics.h"
+#include "jwtgate/auth/thread_context.h"
+#include "jwtgate/config/snapshot.h"
+#include "jwtgate/proxy/access_log.h"
+#include "jwtgate/proxy/request_id.h"
+#include "upstream_pool.h"
+
+namespace jwtgate::proxy {
+
+class client_session;
+
+// State every loop reads; written before the loops start or via atomics.
+struct shared_state {
+  std::shared_ptr<access_log> log;
+  std::shared_ptr<boost::asio::ssl::context> listener_tls;  // nullptr: plain HTTP
+  std::atomic<bool> draining{false};
+  std::atomic<std::int64_t> open_connections{0};  // every loop; for max_connections and drain
+  std::size_t max_connections = 10000;
+};
+
+struct loop_context {
+  loop_context(shared_state& s, std::shared_ptr<const config::snapshot> first)
+      : shared(s), snap(std::move(first)), auth(snap->source.server.token_cache_entries), pool(ioc) {}
+
+  // Declaration order is destruction order, reversed: the pool's idle sockets
+  // go first while the io_context lives, then the io_context destroys pending
+  // handlers (and with them the sessions), which still find the rest alive.
+  shared_state& shared;
+  // The current config for new requests; replaced on reload by a task posted here.
+  std::shared_ptr<const config::snapshot> snap;
+  auth::thread_context auth;
+  admin::thread_metrics metrics;
+  request_id_generator ids;
+  std::unordered_set<client_session*> sessions;  // open sessions, for drain
+  boost::asio::io_context ioc{1};
+  upstream_pool pool;
+};
+
+}  // namespace jwtgate::proxy
