@@ -172,8 +172,11 @@ bool read_jwk(jwk_reader& r, alg_set allowed, std::vector<key>& out) {
   if (kty == nullptr) return r.fail("\"kty\" is missing");
   const auto* crv = r.string_member("crv");
   const alg_set type_algs = algs_for_type(*kty, crv);
-  if (type_algs.empty())
-    return r.fail("key type \"" + std::string(*kty) + (crv ? "/" + std::string(*crv) : std::string()) + "\" is not supported");
+  if (type_algs.empty()) {
+    std::string type(*kty);
+    if (crv != nullptr) type.append("/").append(crv->data(), crv->size());
+    return r.fail("key type \"" + type + "\" is not supported");
+  }
 
   alg_set usable = type_algs & allowed;
   if (const auto* pinned = jwk.if_contains("alg")) {

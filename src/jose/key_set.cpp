@@ -88,7 +88,12 @@ bool make_hmac_key(std::string kid, alg a, std::string secret, key& out, std::st
             std::string(to_string(a)) + ": at least " + std::to_string(min) + " bytes are required";
     return false;
   }
-  out = key{std::move(kid), a, std::move(secret), nullptr};
+  auto keyed = detail::keyed_hmac(a, secret);
+  if (!keyed) {
+    error = "HMAC key setup failed: " + detail::take_openssl_error();
+    return false;
+  }
+  out = key{std::move(kid), a, std::move(secret), nullptr, std::move(keyed)};
   return true;
 }
 

@@ -43,6 +43,21 @@ const EVP_MD* digest_for(alg a) noexcept {
   return i < 0 ? nullptr : cache.md[static_cast<std::size_t>(i)];
 }
 
+std::shared_ptr<evp_mac_ctx_st> keyed_hmac(alg a, std::string_view secret) {
+  static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  static constexpr const char* names[] = {"SHA256", "SHA384", "SHA512"};
+  const int i = hash_index(a);
+  if (hmac == nullptr || i < 0) return {};
+  std::shared_ptr<evp_mac_ctx_st> ctx(EVP_MAC_CTX_new(hmac), EVP_MAC_CTX_free);
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(names[i]), 0),
+      OSSL_PARAM_construct_end(),
+  };
+  if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1)
+    return {};
+  return ctx;
+}
+
 std::size_t hash_size(alg a) noexcept {
   static constexpr std::array<std::size_t, 3> sizes{32, 48, 64};
   const int i = hash_index(a);

@@ -32,6 +32,10 @@ using pkey_ctx_ptr = std::unique_ptr<EVP_PKEY_CTX, pkey_ctx_deleter>;
 // afterwards). nullptr for EdDSA, which hashes internally.
 const EVP_MD* digest_for(alg a) noexcept;
 
+// A MAC context keyed with `secret` for HS* alg `a`, to be duplicated per use
+// (EVP_MAC_CTX_dup); empty on failure.
+std::shared_ptr<evp_mac_ctx_st> keyed_hmac(alg a, std::string_view secret);
+
 // Hash output size: 32, 48 or 64 bytes (0 for EdDSA).
 std::size_t hash_size(alg a) noexcept;
 

@@ -16,10 +16,20 @@ const unsigned char* bytes(std::string_view s) noexcept { return reinterpret_cas
 bool verify_hmac(const key& k, alg a, std::string_view input, std::string_view signature) {
   if (signature.size() != detail::hash_size(a)) return false;
   unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  if (HMAC(detail::digest_for(a), k.secret.data(), static_cast<int>(k.secret.size()), bytes(input), input.size(),
-           mac, &mac_len) == nullptr)
-    return false;
+  std::size_t mac_len = 0;
+  if (k.hmac) {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_dup(k.hmac.get());
+    const bool done = ctx != nullptr && EVP_MAC_update(ctx, bytes(input), input.size()) == 1 &&
+                      EVP_MAC_final(ctx, mac, &mac_len, sizeof mac) == 1;
+    EVP_MAC_CTX_free(ctx);
+    if (!done) return false;
+  } else {
+    unsigned int len = 0;
+    if (k.secret.empty() || HMAC(detail::digest_for(a), k.secret.data(), static_cast<int>(k.secret.size()),
+                                 bytes(input), input.size(), mac, &len) == nullptr)
+      return false;
+    mac_len = len;
+  }
   // Constant time: the comparison must not tell an attacker how many bytes matched.
   return mac_len == signature.size() && CRYPTO_memcmp(mac, signature.data(), mac_len) == 0;
 }
@@ -46,7 +56,7 @@ bool digest_verify(EVP_PKEY* pkey, alg a, std::string_view input, const unsigned
 bool verify_with(const key& k, alg a, std::string_view input, std::string_view signature) {
   switch (family(a)) {
     case alg_family::hmac:
-      return !k.secret.empty() && verify_hmac(k, a, input, signature);
+      return verify_hmac(k, a, input, signature);
     case alg_family::rsa_pkcs1:
     case alg_family::rsa_pss:
     case alg_family::eddsa:
