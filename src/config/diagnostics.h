@@ -19,6 +19,11 @@ class diagnostics {
   void warning(mark where, std::string message);
 
   bool has_errors() const noexcept { return !errors_.empty(); }
+
+  // Every mapping entry and list element visited costs one unit. YAML aliases
+  // let a small file describe an exponentially large tree; past the budget the
+  // walk stops with one error instead of running for hours.
+  bool take_visit() noexcept;
   const std::string& file() const noexcept { return file_; }
 
   // Sorted by position (problems without a position first), stable otherwise.
@@ -29,6 +34,12 @@ class diagnostics {
   std::string file_;
   std::vector<load_error> errors_;
   std::vector<load_error> warnings_;
+  std::size_t visits_left_ = 100'000;
+  bool budget_reported_ = false;
 };
+
+// More errors than this are summarized in one line: a broken file must not
+// flood a terminal or a log.
+inline constexpr std::size_t max_reported_errors = 200;
 
 }  // namespace jwtgate::config

@@ -29,10 +29,15 @@ std::optional<jose::alg> read_alg(const yaml::field_value& v, diagnostics& d) {
   return a;
 }
 
-void parse_algorithms(const yaml::field_value& v, diagnostics& d, jose::alg_set& out) {
+// Returns how many entries were listed, valid or not, so that a list of only
+// refused names is not reported a second time as empty.
+std::size_t parse_algorithms(const yaml::field_value& v, diagnostics& d, jose::alg_set& out) {
+  std::size_t listed = 0;
   yaml::read_list(v, d, [&](const yaml::field_value& item) {
+    ++listed;
     if (auto a = read_alg(item, d)) out.insert(*a);
   });
+  return listed;
 }
 
 bool is_jose_hmac(jose::alg a) { return jose::family(a) == jose::alg_family::hmac; }
@@ -58,14 +63,13 @@ void parse_key_source(const yaml::field_value& v, const parse_context& ctx, key_
   std::optional<yaml::field_value> ca_node, kid_node;
   auto source = [&](key_source::kind kind, bool is_file) {
     return [&, kind, is_file](const yaml::field_value& f) {
-      ++sources;
-      out.type = kind;
-      out.value_where = f.where;
-      if (sources > 1) {
+      if (++sources > 1) {
         d.error(f.where, v.path + ": a key entry takes exactly one of secret_env, secret_file, "
                                   "public_key_file, jwks_file, jwks_url");
         return;
       }
+      out.type = kind;
+      out.value_where = f.where;
       if (is_file) {
         value_ok = ctx.read_readable_file(f, out.value);
       } else if (yaml::read_string(f, d, out.value)) {
@@ -88,6 +92,7 @@ void parse_key_source(const yaml::field_value& v, const parse_context& ctx, key_
       {"ca_file", [&](const yaml::field_value& f) { ca_node = f; ctx.read_readable_file(f, out.ca_file); }},
   }};
   if (!yaml::read_fields(v, fields, d)) return;
+  if (sources > 1) out.value.clear();  // refused above; never loaded
   if (sources == 0) {
     d.error(v.where, v.path + ": a key entry needs one of secret_env, secret_file, public_key_file, "
                               "jwks_file, jwks_url");
@@ -181,7 +186,8 @@ bool read_whole_seconds(const yaml::field_value& f, diagnostics& d, duration& ou
 void parse_provider(const yaml::field_value& v, const parse_context& ctx, provider_config& out) {
   auto& d = ctx.diag;
   bool has_algorithms = false;
-  std::size_t token_sources_listed = 0;
+  bool algorithms_is_list = false;
+  std::size_t token_sources_listed = 0, algorithms_listed = 0;
   std::optional<yaml::field_value> discovery_node, token_from_node;
   const std::array<yaml::field, 15> fields{{
       {"issuer",
@@ -194,7 +200,8 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
        [&](const yaml::field_value& f) {
          has_algorithms = true;
          out.algorithms_where = f.where;
-         parse_algorithms(f, d, out.algorithms);
+         algorithms_is_list = f.node.IsSequence() || f.node.IsNull();
+         algorithms_listed = parse_algorithms(f, d, out.algorithms);
        }},
       {"keys",
        [&](const yaml::field_value& f) {
@@ -243,7 +250,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
   if (!yaml::read_fields(v, fields, d)) return;
 
   if (!has_algorithms) d.error(out.where, v.path + ": algorithms is required (the pinned list of accepted algorithms)");
-  else if (out.algorithms.empty() && out.algorithms_where.line)
+  else if (algorithms_listed == 0 && algorithms_is_list)
     d.error(out.algorithms_where, v.path + ".algorithms: list at least one algorithm");
   if (out.discovery && !out.issuer)
     d.error(discovery_node->where, discovery_node->path + ": discovery needs an issuer");

@@ -57,7 +57,8 @@ bool read_fields(const field_value& map, std::span<const field> fields, diagnost
   return read_named_entries(map, d, [&](const std::string& name, mark name_where, const field_value& value) {
     for (const field& f : fields)
       if (f.name == name) {
-        f.read(value);
+        // `key:` or `key: null` means the same as leaving the key out: its default.
+        if (!value.node.IsNull()) f.read(value);
         return;
       }
     d.error(name_where, "unknown key '" + name + "' " + context_name(map.path));
@@ -73,6 +74,7 @@ bool read_named_entries(const field_value& map, diagnostics& d,
   }
   std::set<std::string> seen;
   for (const auto& entry : map.node) {
+    if (!d.take_visit()) return false;
     std::string name;
     if (!key_text(entry.first, map, d, name)) continue;
     const mark name_where = mark_of(entry.first, map.where);
@@ -80,7 +82,10 @@ bool read_named_entries(const field_value& map, diagnostics& d,
       d.error(name_where, "duplicate key '" + name + "' " + context_name(map.path));
       continue;
     }
-    each(name, name_where, field_value{entry.second, child_path(map.path, name), mark_of(entry.second, name_where)});
+    // A scalar is reported where it is written; a block mapping or list starts on
+    // the next line, so its key is the better place to point at.
+    const mark value_where = entry.second.IsScalar() ? mark_of(entry.second, name_where) : name_where;
+    each(name, name_where, field_value{entry.second, child_path(map.path, name), value_where});
   }
   return true;
 }
@@ -93,6 +98,7 @@ bool read_list(const field_value& list, diagnostics& d, const std::function<void
   }
   std::size_t index = 0;
   for (const auto& item : list.node) {
+    if (!d.take_visit()) return false;
     YAML::Node node = item;
     each(field_value{node, list.path + "[" + std::to_string(index) + "]", mark_of(node, list.where)});
     ++index;

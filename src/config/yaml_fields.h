@@ -19,7 +19,7 @@
 namespace jwtgate::config::yaml {
 
 // A value with the dotted path that names it in messages ("providers.corp.issuer")
-// and the best position for it (the value's, else its key's).
+// and the best position for it (a scalar's own, else its key's).
 struct field_value {
   YAML::Node node;
   std::string path;
@@ -37,7 +37,8 @@ struct field {
 };
 
 // Calls each key's reader in file order. Unknown, duplicate and non-string keys
-// are errors. A null node counts as an empty mapping. False (reported) when the
+// are errors. A key whose value is null is treated as absent (its default). A
+// null node counts as an empty mapping. False (reported) when the
 // node is neither a mapping nor null.
 bool read_fields(const field_value& map, std::span<const field> fields, diagnostics& d);
 

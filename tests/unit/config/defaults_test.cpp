@@ -143,3 +143,27 @@ routes:
 
 }  // namespace
 }  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+TEST(Defaults, NullValueMeansTheKeyIsAbsent) {
+  auto r = load(std::string(hs256_provider) + "    issuer: ~\n    clock_skew: null\n    headers:\n" +
+                "admin:\nserver:\n  threads:\n" + minimal_config());
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  const provider_config& p = *r.snap->providers[0].cfg;
+  EXPECT_FALSE(p.issuer);
+  EXPECT_EQ(p.clock_skew, std::chrono::seconds(60));
+  EXPECT_TRUE(p.headers.empty());
+  EXPECT_FALSE(r.snap->source.admin);
+  EXPECT_EQ(r.snap->source.server.threads, 0u);
+}
+
+TEST(Defaults, NullRequiredSectionsAreStillRequired) {
+  auto r = load("upstreams:\n  app: {url: ~}\nroutes:\n  - {name: a, path: /, upstream: app, auth: ~}\n");
+  EXPECT_TRUE(has_error(r, 2, "url is required"));
+  EXPECT_TRUE(has_error(r, 4, "auth is required"));
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing

@@ -123,3 +123,31 @@ TEST(Structure, MissingFileIsAnErrorWithoutPosition) {
 
 }  // namespace
 }  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+TEST(Structure, AliasExpansionIsBounded) {
+  // A thousand methods, aliased into a route, aliased a thousand times: a few
+  // kilobytes of YAML that name a million entries.
+  std::string methods = "m: &m [GET";
+  for (int i = 1; i < 1000; ++i) methods += ", GET";
+  std::string yaml = methods + "]\nr: &r {path: /, methods: *m, auth: none}\nroutes: [*r";
+  for (int i = 1; i < 1000; ++i) yaml += ", *r";
+  yaml += "]\n";
+  auto r = load(yaml);
+  EXPECT_FALSE(r.snap);
+  EXPECT_LE(r.errors.size(), std::size_t{201});
+  EXPECT_NE(all_errors(r).find("the configuration is too large"), std::string::npos);
+}
+
+TEST(Structure, ErrorFloodIsSummarized) {
+  std::string yaml = minimal_config() + "server:\n";
+  for (int i = 0; i < 500; ++i) yaml += "  unknown" + std::to_string(i) + ": 1\n";
+  auto r = load(yaml);
+  ASSERT_EQ(r.errors.size(), std::size_t{200} + 1);
+  EXPECT_EQ(r.errors.back().message, "300 more errors not shown");
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing
