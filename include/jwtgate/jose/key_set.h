@@ -49,9 +49,12 @@ class key_set {
 // (32/48/64 bytes for HS256/384/512).
 bool make_hmac_key(std::string kid, alg a, std::string secret, key& out, std::string& error);
 
-// A PEM public key ("PUBLIC KEY", "RSA PUBLIC KEY") or X.509 certificate.
-// Refuses HS algs, RSA under 2048 bits, an EC curve that does not match the alg
-// (P-256/ES256, P-384/ES384, P-521/ES512), and non-Ed25519 keys for EdDSA.
+// A PEM public key ("PUBLIC KEY", "RSA PUBLIC KEY") or X.509 certificate (the
+// first one of a chain). Refuses HS algs, RSA under 2048 bits, an EC curve that
+// does not match the alg (P-256/ES256, P-384/ES384, P-521/ES512), non-Ed25519
+// keys for EdDSA, and private key PEMs: the gateway only verifies, so a private
+// key in its configuration is a mistake worth stopping (the message says how to
+// extract the public key).
 bool load_public_key_pem(std::string kid, alg a, std::string_view pem, key& out, std::string& error);
 
 // A JWKS document ({"keys": [...]}) or a single JWK object. Keys become entries
