@@ -53,6 +53,7 @@ bool check_jwks_url(const yaml::field_value& v, diagnostics& d, const std::strin
          !parsed->encoded_host().empty() && !parsed->has_userinfo() && !parsed->has_fragment();
   }
   if (!ok) d.error(v.where, v.path + ": '" + url + "' is not an http:// or https:// URL with a host");
+  else if (!https) d.warning(v.where, v.path + ": keys fetched over plain http can be replaced in transit; use https");
   return ok;
 }
 

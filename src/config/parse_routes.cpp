@@ -10,6 +10,12 @@
 namespace jwtgate::config {
 namespace {
 
+std::string to_upper_ascii(std::string s) {
+  for (char& c : s)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return s;
+}
+
 void read_route_path(const yaml::field_value& f, diagnostics& d, std::string& out) {
   std::string path, why;
   if (!yaml::read_string(f, d, path)) return;
@@ -88,6 +94,9 @@ void parse_route(const yaml::field_value& v, const parse_context& ctx, route_con
            std::string method;
            if (!yaml::read_string(item, d, method)) return;
            if (!is_http_token(method)) return d.error(item.where, item.path + ": '" + method + "' is not a valid method");
+           if (to_lower(method) == method && to_upper_ascii(method) != method)
+             d.warning(item.where, item.path + ": methods are case-sensitive; '" + method +
+                                       "' will not match " + to_upper_ascii(method) + " requests");
            out.methods.push_back(std::move(method));
          });
        }},

@@ -70,7 +70,11 @@ void parse_upstream_tls(const yaml::field_value& v, const parse_context& ctx, up
   auto& d = ctx.diag;
   const std::array<yaml::field, 3> fields{{
       {"ca_file", [&](const yaml::field_value& f) { ctx.read_readable_file(f, out.ca_file); }},
-      {"verify", [&](const yaml::field_value& f) { yaml::read_bool(f, d, out.verify); }},
+      {"verify",
+       [&](const yaml::field_value& f) {
+         if (yaml::read_bool(f, d, out.verify) && !out.verify)
+           d.warning(f.where, f.path + ": the upstream's certificate is not verified");
+       }},
       {"server_name",
        [&](const yaml::field_value& f) {
          std::string name;

@@ -179,3 +179,29 @@ TEST(SnapshotFiles, WarningsDoNotFailTheLoad) {
 
 }  // namespace
 }  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+TEST(SnapshotWarnings, RiskyButValidSettingsAreFlagged) {
+  auto r = load(R"(upstreams:
+  app: {url: 'https://h', tls: {verify: false}}
+providers:
+  p:
+    algorithms: [RS256]
+    keys: [{jwks_url: 'http://idp.internal/jwks'}]
+routes:
+  - {name: a, path: /, methods: [get], upstream: app, auth: {providers: [p]}}
+)");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  ASSERT_EQ(r.warnings.size(), 3u);
+  EXPECT_EQ(r.warnings[0].line, 2);
+  EXPECT_NE(r.warnings[0].message.find("not verified"), std::string::npos);
+  EXPECT_EQ(r.warnings[1].line, 6);
+  EXPECT_NE(r.warnings[1].message.find("plain http"), std::string::npos);
+  EXPECT_EQ(r.warnings[2].line, 8);
+  EXPECT_NE(r.warnings[2].message.find("case-sensitive"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing
