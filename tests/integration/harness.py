@@ -712,11 +712,13 @@ def free_port():
 # Deterministic payloads
 # --------------------------------------------------------------------------------------
 
-_PATTERN_BLOCK = bytes((i * 7 + 3) % 251 for i in range(262144 + 251))
+_PATTERN_PIECE_MAX = 1 << 20
+_PATTERN_BLOCK = bytes(range(251)) * (_PATTERN_PIECE_MAX // 251 + 2)
 
 
 def pattern_chunks(n, size=65536):
-    """n bytes of a deterministic pattern, in pieces of at most `size`."""
+    """n bytes of a deterministic pattern (byte i is i % 251), in pieces of at most `size`."""
+    size = min(size, _PATTERN_PIECE_MAX)
     offset = 0
     while offset < n:
         take = min(size, n - offset)
