@@ -921,6 +921,52 @@ class EchoUpstream:
         h.wfile.flush()
 
 
+class StaticUpstream:
+    """Serves fixed documents: `documents[path] = (status, content_type, body)`;
+    the dict may be changed while it runs. Counts hits per path."""
+
+    def __init__(self):
+        self.documents = {}
+        self.hits = 0
+        self.path_hits = {}
+        self.requests = []
+        self.lock = threading.Lock()
+        self.server = _Server((LOCALHOST, 0), _Handler, self)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       kwargs={"poll_interval": 0.1}, daemon=True)
+        self.thread.start()
+
+    def url_for(self, path):
+        return "http://%s:%d%s" % (LOCALHOST, self.port, path)
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def record_hit(self, handler):
+        with self.lock:
+            self.hits += 1
+            path = handler.path.partition("?")[0]
+            self.path_hits[path] = self.path_hits.get(path, 0) + 1
+
+    def hit_count(self, path=None):
+        with self.lock:
+            return self.hits if path is None else self.path_hits.get(path, 0)
+
+    def handle(self, h):
+        _read_request_body(h.rfile, h.headers, hashlib.sha256())
+        with self.lock:
+            doc = self.documents.get(h.path.partition("?")[0])
+        status, ctype, body = doc if doc else (404, "text/plain", b"not found")
+        h.send_response(status)
+        h.send_header("Content-Type", ctype)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        if h.command != "HEAD":
+            h.wfile.write(body)
+
+
 def echo_json(resp):
     """The echo upstream's JSON, with a case-insensitive header accessor."""
     data = resp.json()
@@ -997,7 +1043,8 @@ class _RawServer:
 
 class BrokenUpstream(_RawServer):
     """Misbehaves by path: /garbage (not HTTP), /close (no answer), /truncated
-    (Content-Length 100000, 1000 bytes, then close)."""
+    (Content-Length 100000, 1000 bytes, then close), /resp-cl-te (Content-Length
+    and Transfer-Encoding together, a smuggled second response after the body)."""
 
     def serve(self, conn):
         head, _ = self.read_head(conn)
@@ -1008,6 +1055,12 @@ class BrokenUpstream(_RawServer):
         target = head.split(" ", 2)[1]
         if target.startswith("/garbage"):
             conn.sendall(b"SSH-2.0-OpenSSH_9.2 not http at all\r\n\x00\xff\r\n\r\n")
+        elif target.startswith("/resp-cl-te"):
+            # Ambiguous framing toward the gateway, with a second response hidden after it.
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 120\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+                         b"HTTP/1.1 200 OK\r\nX-Injected: yes\r\nContent-Length: 0\r\n\r\n")
+            time.sleep(0.2)
         elif target.startswith("/truncated"):
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
                          b"Content-Length: 100000\r\n\r\n" + b"x" * 1000)

@@ -7,7 +7,7 @@ import time
 import unittest
 
 from harness import (AUDIENCE, ISSUER, BrokenUpstream, ConnectionClosed, EchoUpstream,
-                     GatewayTestCase, TestKeys, b64url, echo_header, echo_json, free_port,
+                     GatewayTestCase, StaticUpstream, TestKeys, b64url, echo_header, echo_json, free_port,
                      gateway_config, provider_config, start_gateway)
 
 import hmac
@@ -51,8 +51,21 @@ class ProxyBasicTest(GatewayTestCase):
             {"cookie": "access_token"},
             {"query": "access_token"},
         ])
+        partner_secret = cls.keys._write("partner.secret", cls.keys.other_secret)
+        partner = {
+            "issuer": "https://partner.example",
+            "algorithms": ["HS256"],
+            "keys": [{"kid": "p1", "alg": "HS256", "secret_file": partner_secret}],
+            "headers": {"X-Partner-User": "sub"},
+        }
+        # No clock skew: a cached verification must still end at `exp`.
+        strict = provider_config(cls.keys, clock_skew="0s")
         routes = [
             {"name": "public", "path_prefix": "/public", "upstream": "app", "auth": "none"},
+            {"name": "multi", "path_prefix": "/multi", "upstream": "app",
+             "auth": {"providers": ["corp", "partner"]}},
+            {"name": "strict", "path_prefix": "/strict", "upstream": "app",
+             "auth": {"providers": ["strict"]}},
             {"name": "admin", "path_prefix": "/admin", "upstream": "app",
              "auth": {"providers": ["corp"], "scopes": ["admin"]}},
             {"name": "finance", "path_prefix": "/finance", "upstream": "app",
@@ -75,7 +88,8 @@ class ProxyBasicTest(GatewayTestCase):
             "dead": {"url": "http://127.0.0.1:%d" % free_port(), "connect_timeout": "2s"},
             "broken": cls.broken.url,
         }
-        config = gateway_config(upstreams, routes, providers={"corp": corp},
+        config = gateway_config(upstreams, routes,
+                                providers={"corp": corp, "partner": partner, "strict": strict},
                                 server={"max_body_bytes": 1024, "max_header_bytes": 4096})
         cls.gw = start_gateway(cls, config)
         cls.tokens_used = []
@@ -121,6 +135,78 @@ class ProxyBasicTest(GatewayTestCase):
         self.assertEqual(data["method"], "POST")
         self.assertEqual(data["body_length"], len(body))
         self.assertEqual(data["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_head_request_keeps_framing(self):
+        with self.gw.connect() as conn:
+            resp = conn.request("HEAD", "/public/head")
+            self.assertEqual(resp.status, 200, resp)
+            self.assertIsNotNone(resp.header("Content-Length"))
+            self.assertEqual(resp.body, b"")
+            resp = conn.request("GET", "/public/after-head")
+            self.assertEqual(resp.status, 200, resp)
+            self.assertEqual(echo_json(resp)["path"], "/public/after-head")
+
+    def test_chunk_extensions_and_trailers(self):
+        with self.gw.connect() as conn:
+            conn.send(b"POST /public/ext HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      b"5;name=value\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n")
+            resp = conn.read_response()
+            self.assertEqual(resp.status, 200, resp)
+            data = echo_json(resp)
+            self.assertEqual(data["body_length"], 11)
+            self.assertEqual(data["body_sha256"], hashlib.sha256(b"hello world").hexdigest())
+            self.assertEqual(conn.request("GET", "/public/after-trailer").status, 200)
+
+    def test_duplicate_host_header(self):
+        before = self.app.hit_count()
+        with self.gw.connect() as conn:
+            conn.send(b"GET /public/x HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n")
+            resp = conn.read_response()
+        self.assertEqual(resp.status, 400, resp)
+        self.assertEqual(self.app.hit_count(), before)
+
+    def test_upstream_response_with_ambiguous_framing(self):
+        # The gateway must not relay a response that frames itself two ways, nor let
+        # bytes after it pose as the answer to the client's next request.
+        with self.gw.connect(timeout=10) as conn:
+            try:
+                first = conn.request("GET", "/broken/resp-cl-te")
+                second = conn.request("GET", "/public/next")
+            except ConnectionClosed:
+                return
+        self.assertIn(first.status, (200, 502), first)
+        self.assertIsNone(first.header("X-Injected"))
+        self.assertIsNone(second.header("X-Injected"), second)
+        self.assertEqual(echo_json(second)["path"], "/public/next")
+
+    def test_issuer_selects_the_provider(self):
+        corp = self.gw.get("/multi/x", token=self.token(sub="corp-user"))
+        self.assertEqual(corp.status, 200, corp)
+        self.assertEqual(echo_header(echo_json(corp), "X-User-Id"), ["corp-user"])
+        self.assertEqual(echo_header(echo_json(corp), "X-Partner-User"), [])
+        partner_token = self.keys.mint_with_secret(self.keys.other_secret, kid="p1",
+                                                   sub="partner-user", iss="https://partner.example")
+        partner = self.gw.get("/multi/x", token=partner_token)
+        self.assertEqual(partner.status, 200, partner)
+        self.assertEqual(echo_header(echo_json(partner), "X-Partner-User"), ["partner-user"])
+        self.assertEqual(echo_header(echo_json(partner), "X-User-Id"), [])
+        # Claims to come from the partner, signed with the corp key: the partner judges it.
+        forged = self.keys.mint(sub="x", issuer="https://partner.example")
+        before = self.app.hit_count()
+        resp = self.gw.get("/multi/x", token=forged)
+        self.assertAuthError(resp, 401, "invalid_token", ("bad_signature", "unknown_kid"))
+        self.assertNotForwarded(before)
+
+    def test_cached_token_expires_on_time(self):
+        tok = self.token(sub="short-lived", ttl=2)
+        exp = int(time.time()) + 2
+        self.assertEqual(self.gw.get("/strict/a", token=tok).status, 200)
+        self.assertEqual(self.gw.get("/strict/b", token=tok).status, 200)
+        time.sleep(max(0.0, exp - time.time()) + 1.0)
+        before = self.app.hit_count()
+        resp = self.gw.get("/strict/c", token=tok)
+        self.assertAuthError(resp, 401, "invalid_token", "expired")
+        self.assertNotForwarded(before)
 
     # -- 401 -----------------------------------------------------------------------
 
@@ -457,3 +543,61 @@ class ProxyBasicTest(GatewayTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class KeysFromJwksUrlTest(GatewayTestCase):
+    """SPEC section 6, as seen from the proxy: no usable keys -> keys_unavailable and
+    /readyz 503; keys fetched from a jwks_url verify tokens."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = TestKeys.get()
+        cls.app = EchoUpstream()
+        cls.addClassCleanup(cls.app.close)
+        cls.jwks = StaticUpstream()
+        cls.addClassCleanup(cls.jwks.close)
+        jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(cls.keys.rsa_key.public_key()))
+        jwk.update({"kid": "remote-rs", "alg": "RS256", "use": "sig"})
+        cls.jwks.documents["/jwks.json"] = (200, "application/json",
+                                            json.dumps({"keys": [jwk]}).encode())
+        providers = {
+            "remote": {"issuer": ISSUER, "algorithms": ["RS256"],
+                       "keys": [{"jwks_url": cls.jwks.url_for("/jwks.json")}],
+                       "headers": {"X-User-Id": "sub"}},
+            "unreachable": {"issuer": ISSUER, "algorithms": ["RS256"],
+                            "keys": [{"jwks_url": "http://127.0.0.1:%d/jwks.json" % free_port()}],
+                            "headers": {"X-User-Id": "sub"}},
+        }
+        routes = [
+            {"name": "remote", "path_prefix": "/remote", "upstream": "app",
+             "auth": {"providers": ["remote"]}},
+            {"name": "unreachable", "path_prefix": "/unreachable", "upstream": "app",
+             "auth": {"providers": ["unreachable"]}},
+        ]
+        cls.gw = start_gateway(cls, gateway_config({"app": cls.app.url}, routes,
+                                                   providers=providers))
+
+    def remote_token(self, kid="remote-rs", sub="remote-user"):
+        return self.keys.mint(alg="RS256", kid=kid, sub=sub)
+
+    def test_keys_from_jwks_url_verify_tokens(self):
+        deadline = time.monotonic() + 5
+        resp = None
+        while time.monotonic() < deadline:
+            resp = self.gw.get("/remote/x", token=self.remote_token())
+            if resp.status == 200:
+                break
+            time.sleep(0.1)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_header(echo_json(resp), "X-User-Id"), ["remote-user"])
+        self.assertGreaterEqual(self.jwks.hit_count("/jwks.json"), 1)
+
+    def test_provider_without_keys(self):
+        before = self.app.hit_count()
+        resp = self.gw.get("/unreachable/x", token=self.remote_token())
+        self.assertAuthError(resp, 401, "invalid_token", "keys_unavailable")
+        self.assertEqual(self.app.hit_count(), before)
+        ready = self.gw.admin_get("/readyz")
+        self.assertEqual(ready.status, 503, ready)
+        self.assertIsInstance(ready.json(), dict)
+        self.assertEqual(self.gw.admin_get("/healthz").status, 200)
