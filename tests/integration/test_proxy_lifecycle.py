@@ -11,7 +11,8 @@ import time
 import unittest
 
 from harness import (LOCALHOST, ConnectionClosed, EchoUpstream, Gateway, GatewayTestCase,
-                     HttpConn, echo_json, gateway_binary, gateway_config, start_gateway, to_yaml)
+                     HttpConn, TestKeys, echo_header, echo_json, gateway_binary, gateway_config,
+                     provider_config, start_gateway, to_yaml)
 
 
 def routes_for(*prefixes, upstream="app"):
@@ -98,6 +99,41 @@ class ProxyReloadTest(GatewayTestCase):
         self.assertIn("resp", result, result)
         self.assertEqual(result["resp"].status, 200, result["resp"])
         self.wait_status("/slow/after", 404)
+
+
+class ReloadKeyChangeTest(GatewayTestCase):
+    """A verified-token cache entry never outlives a key-set change (SPEC section 7)."""
+
+    def test_new_secret_invalidates_cached_tokens(self):
+        keys = TestKeys.get()
+        app = EchoUpstream()
+        self.addCleanup(app.close)
+        secret_file = keys._write("rotating.secret", keys.hs_secret)
+        provider = provider_config(keys, algorithms=["HS256"])
+        provider["keys"] = [{"kid": "hs1", "alg": "HS256", "secret_file": secret_file}]
+        routes = [{"name": "api", "path_prefix": "/api", "upstream": "app",
+                   "auth": {"providers": ["corp"]}}]
+        config = gateway_config({"app": app.url}, routes, providers={"corp": provider})
+        gw = start_gateway(self, config)
+        old_token = keys.mint(sub="before-rotation")
+        for _ in range(3):  # verified, then served from the cache
+            self.assertEqual(gw.get("/api/x", token=old_token).status, 200)
+
+        with open(secret_file, "wb") as f:
+            f.write(keys.other_secret)
+        gw.write_config(config)
+        gw.signal(signal.SIGHUP)
+        new_token = keys.mint_with_secret(keys.other_secret, kid="hs1", sub="after-rotation")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and gw.get("/api/x", token=new_token).status != 200:
+            time.sleep(0.1)
+        resp = gw.get("/api/x", token=new_token)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_header(echo_json(resp), "X-User-Id"), ["after-rotation"])
+        before = app.hit_count()
+        resp = gw.get("/api/x", token=old_token)
+        self.assertAuthError(resp, 401, "invalid_token", "bad_signature")
+        self.assertEqual(app.hit_count(), before)
 
 
 class ProxyDrainTest(GatewayTestCase):
