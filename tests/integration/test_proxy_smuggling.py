@@ -162,6 +162,31 @@ class ProxySmugglingTest(GatewayTestCase):
         self.assertEqual(third.status, 401)
         self.assertEqual(echo_json(fourth)["path"], "/public/p4")
 
+    def test_deep_pipeline(self):
+        count = 50
+        with self.gw.connect(timeout=20) as conn:
+            conn.send(b"".join(raw("GET /public/deep/%d HTTP/1.1" % i, "Host: x")
+                               for i in range(count)))
+            paths = [echo_json(conn.read_response())["path"] for _ in range(count)]
+        self.assertEqual(paths, ["/public/deep/%d" % i for i in range(count)])
+
+    def test_request_target_with_raw_whitespace_or_controls(self):
+        for line in ("GET /public/a b HTTP/1.1", "GET /public/a\x01b HTTP/1.1",
+                     "GET /public/a\tb HTTP/1.1"):
+            with self.subTest(line=repr(line)):
+                self.assertRejected(raw(line, "Host: x"), must_close=True)
+
+    def test_encoded_crlf_in_path_is_not_a_header(self):
+        with self.gw.connect() as conn:
+            resp = conn.request("GET", "/public/a%0d%0aX-Injected:%20yes")
+        if resp.status == 200:
+            data = echo_json(resp)
+            self.assertNotIn("x-injected", [k.lower() for k, _ in data["headers"]])
+            self.assertNotIn("\r", data["path"])
+            self.assertNotIn("\n", data["path"])
+        else:
+            self.assertEqual(resp.status, 400, resp)
+
     def test_http_1_0(self):
         with self.gw.connect() as conn:
             conn.send(raw("GET /public/old HTTP/1.0", "Host: x"))

@@ -3,6 +3,8 @@ fixed-length and chunked, checked by sha256 on the other side, with the gateway'
 peak memory well below the body size; Expect: 100-continue."""
 
 import hashlib
+import socket
+import time
 import unittest
 
 from harness import (EchoUpstream, GatewayTestCase, HttpConn, TestKeys, echo_json,
@@ -90,6 +92,55 @@ class ProxyStreamingTest(GatewayTestCase):
     def test_download_chunked(self):
         self.download(chunked=True)
         self.assertStreamed()
+
+    def current_rss(self):
+        with open("/proc/%d/status" % self.gw.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def open_connections(self):
+        text = self.gw.admin_get("/metrics").body.decode()
+        for line in text.splitlines():
+            if line.startswith("jwtgate_open_connections"):
+                return float(line.split()[-1])
+        self.fail("no jwtgate_open_connections in /metrics")
+
+    def test_slow_reader_gets_backpressure(self):
+        # The upstream sends as fast as it can; the client reads 1 MiB then stalls.
+        # A streaming gateway stops reading the upstream instead of buffering it.
+        sink = hashlib.sha256()
+        with self.gw.connect(timeout=60) as conn:
+            conn.sock.setsockopt(socket.SOL_SOCKET,
+                                 socket.SO_RCVBUF, 65536)
+            conn.send(HttpConn.build_head("GET", "/download/%d" % BIG, []))
+            head = conn.read_head()
+            self.assertEqual(head.status, 200, head)
+            conn.read_exact(1 << 20, sink=sink)
+            time.sleep(2.0)
+            rss = self.current_rss()
+            self.assertLess(rss, PEAK_RSS_LIMIT,
+                            "gateway RSS %.1f MiB while the client stalls" % (rss / 2**20))
+            conn.read_exact(BIG - (1 << 20), sink=sink)
+        self.assertEqual(sink.hexdigest(), self.big_sha)
+
+    def test_client_aborts_do_not_hurt_the_gateway(self):
+        with self.gw.connect(timeout=30) as conn:  # upload cut after 1 MiB of 10 MiB
+            conn.send(HttpConn.build_head("POST", "/up/cut", [("Content-Length", str(10 << 20))]))
+            for piece in pattern_chunks(1 << 20):
+                conn.send(piece)
+        with self.gw.connect(timeout=30) as conn:  # download abandoned after 1 MiB
+            conn.send(HttpConn.build_head("GET", "/download/%d" % BIG, []))
+            self.assertEqual(conn.read_head().status, 200)
+            conn.read_exact(1 << 20, sink=hashlib.sha256())
+        resp = self.gw.request("POST", "/up/after", body=b"still fine")
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_json(resp)["body_length"], 10)
+        deadline = time.monotonic() + 10
+        while self.open_connections() > 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        self.assertEqual(self.open_connections(), 0, "client connections leaked")
 
     def test_expect_100_continue(self):
         size = 4 * 1024 * 1024
