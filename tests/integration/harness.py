@@ -15,6 +15,7 @@ Every wait is bounded; nothing here can hang a test run.
 import base64
 import datetime
 import hashlib
+import hmac
 import http.server
 import json
 import os
@@ -179,6 +180,13 @@ class TestKeys:
         payload = {"iat": now, "exp": now + 300, "iss": ISSUER, "aud": AUDIENCE}
         payload.update(claims)
         return jwt.encode(payload, secret, algorithm="HS256", headers={"kid": kid})
+
+    def sign_raw(self, header_json, payload_json, secret=None):
+        """HS256 over exact JSON texts (duplicate members, odd types): PyJWT would
+        normalize them."""
+        signing_input = b64url(header_json.encode()) + "." + b64url(payload_json.encode())
+        mac = hmac.new(secret or self.hs_secret, signing_input.encode(), hashlib.sha256)
+        return signing_input + "." + b64url(mac.digest())
 
     @staticmethod
     def unsigned(**claims):

@@ -247,6 +247,16 @@ class ProxyBasicTest(GatewayTestCase):
                                        int.from_bytes(raw_sig[32:], "big"))
         es_der = "%s.%s.%s" % (es[0], es[1], b64url(der_sig))
         crit = self.keys.mint(sub="alice", headers={"crit": ["exp"]})
+        hs_header = '{"alg":"HS256","kid":"hs1"}'
+        claims_tail = '"iss":"%s","aud":"%s","iat":%d' % (ISSUER, AUDIENCE, now)
+        duplicate_sub = self.keys.sign_raw(
+            hs_header, '{"sub":"alice","sub":"admin",%s,"exp":%d}' % (claims_tail, now + 300))
+        duplicate_alg = self.keys.sign_raw(
+            '{"alg":"HS256","kid":"hs1","alg":"none"}',
+            '{"sub":"alice",%s,"exp":%d}' % (claims_tail, now + 300))
+        string_exp = self.keys.sign_raw(
+            hs_header, '{"sub":"alice",%s,"exp":"%d"}' % (claims_tail, now + 300))
+        array_payload = self.keys.sign_raw(hs_header, '["sub","alice"]')
         cases = {
             "expired": (self.token(now=now - 7200, ttl=3600), ("expired",)),
             "bad_signature": (self.keys.mint_with_secret(self.keys.other_secret, sub="alice"),
@@ -269,6 +279,10 @@ class ProxyBasicTest(GatewayTestCase):
             "jku_header": (jku, ("bad_signature",)),
             "ecdsa_der_signature": (es_der, ("bad_signature",)),
             "crit_header": (crit, ("malformed",)),
+            "duplicate_claim": (duplicate_sub, ("malformed",)),
+            "duplicate_header_member": (duplicate_alg, ("malformed",)),
+            "string_exp": (string_exp, ("malformed",)),
+            "payload_not_object": (array_payload, ("malformed",)),
             "tampered_payload": (good.split(".")[0] + "." + b64url(json.dumps(
                 {"sub": "root", "iss": ISSUER, "aud": AUDIENCE, "exp": now + 300}).encode())
                 + "." + good.split(".")[2], ("bad_signature",)),
@@ -281,6 +295,22 @@ class ProxyBasicTest(GatewayTestCase):
                 self.assertIn("error_description=", resp.header("WWW-Authenticate"))
                 self.assertIsInstance(body["error_description"], str)
                 self.assertNotForwarded(before)
+
+    def test_time_and_audience_leeway(self):
+        now = int(time.time())
+        cases = {
+            "exp_within_skew": self.token(now=now - 330, ttl=300),   # expired 30 s ago, skew 60 s
+            "nbf_within_skew": self.token(nbf=now + 30),
+            "fractional_times": self.keys.sign_raw(
+                '{"alg":"HS256","kid":"hs1"}',
+                '{"sub":"alice","iss":"%s","aud":"%s","iat":%d.25,"exp":%d.5}'
+                % (ISSUER, AUDIENCE, now, now + 300)),
+            "audience_array": self.token(audience=["other-api", AUDIENCE]),
+        }
+        for name, tok in cases.items():
+            with self.subTest(case=name):
+                resp = self.gw.get("/api/leeway", token=tok)
+                self.assertEqual(resp.status, 200, resp)
 
     # -- 403 -----------------------------------------------------------------------
 

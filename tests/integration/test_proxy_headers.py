@@ -36,7 +36,8 @@ class ProxyHeadersTest(GatewayTestCase):
             {"name": "rest", "path_prefix": "/", "upstream": "app", "auth": "none"},
         ]
         cls.gw = start_gateway(cls, gateway_config({"app": cls.app.url}, routes,
-                                                   providers=providers))
+                                                   providers=providers,
+                                                   server={"max_header_bytes": 65536}))
 
     def tearDown(self):
         self.assertTrue(self.gw.alive(), "gateway died:\n" + self.gw.stderr_text()[-3000:])
@@ -94,6 +95,14 @@ class ProxyHeadersTest(GatewayTestCase):
                 resp = self.gw.get("/api/me", token=self.keys.mint(sub=sub))
                 self.assertAuthError(resp, 401, "invalid_token", "claim_mismatch")
                 self.assertEqual(self.app.hit_count(), before)
+
+    def test_token_over_16_kib_is_malformed(self):
+        tok = self.keys.mint(sub="alice", padding="p" * 17000)
+        self.assertGreater(len(tok), 16384)
+        before = self.app.hit_count()
+        resp = self.gw.get("/api/me", token=tok)
+        self.assertAuthError(resp, 401, "invalid_token", "malformed")
+        self.assertEqual(self.app.hit_count(), before)
 
     # -- forwarding headers ----------------------------------------------------------
 
