@@ -29,6 +29,12 @@ int hash_index(alg a) noexcept {
   return -1;
 }
 
+// "RSA", "EC", "ED448"...; never null, for messages.
+std::string key_type_name(EVP_PKEY* key) {
+  const char* name = EVP_PKEY_get0_type_name(key);
+  return name != nullptr ? name : "unknown";
+}
+
 int curve_nid(const char* name) noexcept {
   int nid = OBJ_sn2nid(name);
   if (nid == NID_undef) nid = EC_curve_nist2nid(name);
@@ -91,7 +97,7 @@ bool check_key_for_alg(EVP_PKEY* key, alg a, std::string& error) {
     case alg_family::rsa_pkcs1:
     case alg_family::rsa_pss: {
       if (!EVP_PKEY_is_a(key, "RSA")) {
-        error = name + " needs an RSA key, this is a " + EVP_PKEY_get0_type_name(key) + " key";
+        error = name + " needs an RSA key, this is a " + key_type_name(key) + " key";
         return false;
       }
       const int bits = EVP_PKEY_get_bits(key);
@@ -103,7 +109,7 @@ bool check_key_for_alg(EVP_PKEY* key, alg a, std::string& error) {
     }
     case alg_family::ecdsa: {
       if (!EVP_PKEY_is_a(key, "EC")) {
-        error = name + " needs an EC key, this is a " + std::string(EVP_PKEY_get0_type_name(key)) + " key";
+        error = name + " needs an EC key, this is a " + key_type_name(key) + " key";
         return false;
       }
       char group[80] = {};
@@ -123,7 +129,7 @@ bool check_key_for_alg(EVP_PKEY* key, alg a, std::string& error) {
     }
     case alg_family::eddsa:
       if (!EVP_PKEY_is_a(key, "ED25519")) {
-        error = "EdDSA needs an Ed25519 key, this is a " + std::string(EVP_PKEY_get0_type_name(key)) + " key";
+        error = "EdDSA needs an Ed25519 key, this is a " + key_type_name(key) + " key";
         return false;
       }
       return true;
