@@ -56,6 +56,8 @@ bool connection_dropped(const beast::error_code& ec) noexcept {
 
 client_session::client_session(loop_context& loop, net::any_stream stream, bool https, std::string client_ip)
     : loop_(loop), stream_(std::move(stream)), https_(https), client_ip_(std::move(client_ip)) {
+  // Room for a typical request head in one read (the buffer would start at 512 bytes).
+  buffer_.reserve(16 * 1024);
   loop_.sessions.insert(this);
   loop_.metrics.connection_opened();
   loop_.shared.open_connections.fetch_add(1, std::memory_order_relaxed);
