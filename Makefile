@@ -40,10 +40,13 @@ fuzz: deps-test
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
+# Microbenchmarks on Google Benchmark: verify vs bare OpenSSL, then the token
+# cache. BENCH_ARGS is passed to both (e.g. --quick, --benchmark_filter=RS256).
 bench: deps-test
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJWTGATE_BUILD_BENCH=ON -DJWTGATE_BUILD_TESTS=OFF
-	cmake --build build-bench -j $(JOBS)
-	./build-bench/bench/jwtgate_bench
+	cmake --build build-bench -j $(JOBS) --target jwtgate_bench jwtgate_cache_bench
+	./build-bench/bench/jwtgate_bench $(BENCH_ARGS)
+	./build-bench/bench/jwtgate_cache_bench $(BENCH_ARGS)
 
 bench-load: build
 	bash bench/load.sh
