@@ -6,10 +6,10 @@
 //
 // usage: jwtgate_bench [--quick] [--benchmark_filter=REGEX] [other --benchmark_* flags]
 //
-// Each benchmark runs several repetitions; the table uses the minimum of the
-// repetitions (each repetition is already a mean over many iterations), which
-// drops the repetitions another process on a shared machine disturbed. The
-// median ratio is shown next to it.
+// Each benchmark runs several repetitions, in random order across benchmarks
+// (see main); the table uses the minimum of the repetitions (each repetition is
+// already a mean over many iterations), which drops the repetitions another
+// process on a shared machine disturbed. The median ratio is shown next to it.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -276,7 +276,7 @@ bool print_table(const collecting_reporter& r) {
   std::printf("\njwtgate full uncached verify (parse + signature + claims) / bare OpenSSL, CPU ns per verify.\n"
               "Columns use the minimum over repetitions; 'median ratio' uses the medians.\n");
   std::printf("| alg   | jwtgate ns | OpenSSL ns | ratio | median ratio | target | result | keyed-HMAC ns | ratio to keyed |\n");
-  std::printf("|-------|-----------:|-----------:|------:|-------------:|-------:|--------|--------------:|---------------:|\n");
+  std::printf("|-------|-----------:|-----------:|------:|-------------:|-------:|--------|--------------:|:---------------|\n");
   bool all_within = true;
   for (jose::alg a : all_algs) {
     const double ours = r.get(bench_name(a, "jwtgate"), "min");
@@ -293,19 +293,32 @@ bool print_table(const collecting_reporter& r) {
                 std::string(jose::to_string(a)).c_str(), ours, bare, ratio,
                 bare_median > 0 ? ours_median / bare_median : 0.0, target, within ? "PASS" : "OVER");
     const double keyed = hmac ? r.get(bench_name(a, "openssl_keyed"), "min") : 0;
-    if (keyed > 0) std::printf(" %13.0f | %13.2fx |\n", keyed, ours / keyed);
-    else std::printf(" %13s | %14s |\n", "-", "-");
+    if (keyed > 0)
+      std::printf(" %13.0f | %8.2fx %-4s |\n", keyed, ours / keyed, ours / keyed <= target ? "PASS" : "OVER");
+    else
+      std::printf(" %13s | %14s |\n", "-", "-");
   }
   std::printf("%s\n", all_within ? "all ratios within target" : "some ratios are OVER target");
   std::printf("OpenSSL column: HMAC() one-shot for HS*; EVP_DigestVerify on a fresh EVP_MD_CTX otherwise\n"
-              "(ES*: R || S converted to DER inside the timed loop). Keyed-HMAC: EVP_MAC_CTX_dup of a\n"
-              "context keyed once, as jwtgate does.\n");
+              "(ES*: R || S converted to DER inside the timed loop). 'result' judges that column.\n"
+              "Keyed-HMAC: EVP_MAC_CTX_dup of a context keyed once, as jwtgate does; its ratio is\n"
+              "shown against the same target for reference.\n");
   return all_within;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Repetitions run in random order across all benchmarks by default: on a
+  // shared machine a busy second then costs one repetition of many benchmarks,
+  // not every repetition of one, and the minimum stays clean on both sides of
+  // a ratio. A later --benchmark_enable_random_interleaving=false wins.
+  std::string interleave = "--benchmark_enable_random_interleaving=true";
+  std::vector<char*> args{argv[0], interleave.data()};
+  args.insert(args.end(), argv + 1, argv + argc);
+  args.push_back(nullptr);
+  argc = static_cast<int>(args.size()) - 1;
+  argv = args.data();
   benchmark::Initialize(&argc, argv);
   // What Google Benchmark did not take: our own --quick, else an error.
   bool quick = false;
@@ -325,8 +338,8 @@ int main(int argc, char** argv) {
   for (jose::alg a : all_algs) {
     cases.push_back(make_case(a));
     const case_input& c = *cases.back();
-    // jwtgate and bare OpenSSL for the same alg run back to back, so a load
-    // change on the machine hits both sides of a ratio alike.
+    // jwtgate and bare OpenSSL for the same alg registered together: they are
+    // listed side by side, and run back to back without random interleaving.
     add(bench_name(a, "jwtgate"), c, jwtgate_verify, repetitions, min_time);
     add(bench_name(a, "openssl"), c, bare_verify, repetitions, min_time);
     if (jose::family(a) == jose::alg_family::hmac)
