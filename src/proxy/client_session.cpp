@@ -302,6 +302,17 @@ void client_session::forward() {
 }
 
 bool client_session::build_upstream_request() {
+  // The auth pipeline promises clean values; a broken promise must not become
+  // a second request smuggled into the upstream connection.
+  bool safe = is_safe_target(decision_.target);
+  for (const auto& [name, value] : decision_.inject) safe = safe && is_safe_field_value(value);
+  if (decision_.cookie_rewrite) safe = safe && is_safe_field_value(*decision_.cookie_rewrite);
+  if (!safe) {
+    spdlog::error("request {}: refusing to forward a target or identity header with control characters",
+                  request_id_);
+    reply_error(400, "the request cannot be forwarded safely", true);
+    return false;
+  }
   const auto& in = parser_->get();
   auto connection = in[http::field::connection];
   up_req_.emplace();

@@ -64,6 +64,23 @@ std::string append_forwarded_for(std::optional<std::string_view> existing, std::
   return out;
 }
 
+bool is_safe_field_value(std::string_view v) noexcept {
+  for (char ch : v) {
+    auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && c != '\t') || c == 0x7F) return false;
+  }
+  return true;
+}
+
+bool is_safe_target(std::string_view t) noexcept {
+  if (t.empty()) return false;
+  for (char ch : t) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c == 0x7F) return false;
+  }
+  return true;
+}
+
 std::string_view absolute_form_authority(std::string_view target) noexcept {
   std::size_t scheme_end = 0;
   if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_end = 7;

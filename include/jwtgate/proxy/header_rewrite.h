@@ -29,6 +29,14 @@ bool must_strip_response_field(std::string_view name, std::string_view connectio
 // client's address appended, ", "-separated.
 std::string append_forwarded_for(std::optional<std::string_view> existing, std::string_view client_ip);
 
+// May this be written into a header field value? False for CR, LF and NUL (and
+// other controls except tab), which would split or truncate the head.
+bool is_safe_field_value(std::string_view v) noexcept;
+
+// May this be written as the request-target upstream? Non-empty, no whitespace
+// or control characters.
+bool is_safe_target(std::string_view t) noexcept;
+
 // The authority of an absolute-form target ("http://h:1/x" -> "h:1"), or empty.
 std::string_view absolute_form_authority(std::string_view target) noexcept;
 

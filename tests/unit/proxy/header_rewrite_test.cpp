@@ -44,3 +44,27 @@ TEST(AbsoluteForm, ExtractsTheAuthority) {
 
 }  // namespace
 }  // namespace jwtgate::proxy
+
+namespace jwtgate::proxy {
+namespace {
+
+TEST(SafeValues, RefuseLineBreaksAndControls) {
+  EXPECT_TRUE(is_safe_field_value("alice"));
+  EXPECT_TRUE(is_safe_field_value("a\tb, c"));
+  EXPECT_TRUE(is_safe_field_value(""));
+  EXPECT_FALSE(is_safe_field_value("a\r\nX-Admin: 1"));
+  EXPECT_FALSE(is_safe_field_value("a\nb"));
+  EXPECT_FALSE(is_safe_field_value(std::string_view("a\0b", 3)));
+  EXPECT_FALSE(is_safe_field_value("\x7f"));
+}
+
+TEST(SafeTargets, RefuseWhitespaceAndControls) {
+  EXPECT_TRUE(is_safe_target("/a/b?x=1"));
+  EXPECT_FALSE(is_safe_target(""));
+  EXPECT_FALSE(is_safe_target("/a b"));
+  EXPECT_FALSE(is_safe_target("/a\r\nGET /admin HTTP/1.1"));
+  EXPECT_FALSE(is_safe_target(std::string_view("/a\0", 3)));
+}
+
+}  // namespace
+}  // namespace jwtgate::proxy
