@@ -13,9 +13,16 @@ auto& entry(Map& m, const Key& key) {
   return it->second;
 }
 
+// Shortest text for bucket bounds ("0.0025", not "0.0025000000000000001").
+std::string format_bound(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string format_double(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  std::snprintf(buf, sizeof buf, "%.9g", v);
   return buf;
 }
 
@@ -94,7 +101,7 @@ std::string metrics_snapshot::render_prometheus() const {
   std::uint64_t cumulative = 0;
   for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
     cumulative += upstream_latency.counts[i];
-    out.append("jwtgate_upstream_latency_seconds_bucket{le=\"" + format_double(latency_buckets[i]) +
+    out.append("jwtgate_upstream_latency_seconds_bucket{le=\"" + format_bound(latency_buckets[i]) +
                "\"} " + std::to_string(cumulative) + "\n");
   }
   cumulative += upstream_latency.counts.back();

@@ -46,6 +46,7 @@ TEST(Metrics, HistogramBucketsAreCumulative) {
   EXPECT_TRUE(has_line(text, "jwtgate_upstream_latency_seconds_bucket{le=\"10\"} 2")) << text;
   EXPECT_TRUE(has_line(text, "jwtgate_upstream_latency_seconds_bucket{le=\"+Inf\"} 3")) << text;
   EXPECT_TRUE(has_line(text, "jwtgate_upstream_latency_seconds_count 3"));
+  EXPECT_TRUE(has_line(text, "jwtgate_upstream_latency_seconds_bucket{le=\"0.0025\"} 1")) << text;
 }
 
 TEST(Metrics, EscapesLabelValues) {
