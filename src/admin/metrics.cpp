@@ -26,11 +26,26 @@ std::string format_double(double v) {
   return buf;
 }
 
+void render_histogram(std::string& out, std::string_view name, std::string_view help, const histogram& h) {
+  std::string n(name);
+  out.append("# HELP " + n + " ").append(help).append("\n");
+  out.append("# TYPE " + n + " histogram\n");
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < h.bounds->size(); ++i) {
+    cumulative += h.counts[i];
+    out.append(n + "_bucket{le=\"" + format_bound((*h.bounds)[i]) + "\"} " + std::to_string(cumulative) + "\n");
+  }
+  cumulative += h.counts.back();
+  out.append(n + "_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n");
+  out.append(n + "_sum " + format_double(h.sum) + "\n");
+  out.append(n + "_count " + std::to_string(h.count) + "\n");
+}
+
 }  // namespace
 
 void histogram::observe(double seconds) noexcept {
   std::size_t i = 0;
-  while (i < latency_buckets.size() && seconds > latency_buckets[i]) ++i;
+  while (i < bounds->size() && seconds > (*bounds)[i]) ++i;
   ++counts[i];
   ++count;
   sum += seconds;
@@ -58,6 +73,9 @@ void thread_metrics::merge_into(metrics_snapshot& out) const {
   for (const auto& [provider, by_result] : data_.jwks_fetches)
     for (const auto& [result, n] : by_result) entry(entry(out.jwks_fetches, provider), result) += n;
   out.upstream_latency.merge(data_.upstream_latency);
+  out.auth_latency.merge(data_.auth_latency);
+  out.token_cache_hits += data_.token_cache_hits;
+  out.token_cache_misses += data_.token_cache_misses;
   out.open_connections += data_.open_connections;
 }
 
@@ -96,18 +114,28 @@ std::string metrics_snapshot::render_prometheus() const {
       out.append("jwtgate_jwks_fetches_total{provider=\"" + escape_label_value(provider) +
                  "\",result=\"" + escape_label_value(result) + "\"} " + std::to_string(n) + "\n");
 
-  out.append("# HELP jwtgate_upstream_latency_seconds Time from sending a request upstream to its response head.\n");
-  out.append("# TYPE jwtgate_upstream_latency_seconds histogram\n");
-  std::uint64_t cumulative = 0;
-  for (std::size_t i = 0; i < latency_buckets.size(); ++i) {
-    cumulative += upstream_latency.counts[i];
-    out.append("jwtgate_upstream_latency_seconds_bucket{le=\"" + format_bound(latency_buckets[i]) +
-               "\"} " + std::to_string(cumulative) + "\n");
-  }
-  cumulative += upstream_latency.counts.back();
-  out.append("jwtgate_upstream_latency_seconds_bucket{le=\"+Inf\"} " + std::to_string(cumulative) + "\n");
-  out.append("jwtgate_upstream_latency_seconds_sum " + format_double(upstream_latency.sum) + "\n");
-  out.append("jwtgate_upstream_latency_seconds_count " + std::to_string(upstream_latency.count) + "\n");
+  render_histogram(out, "jwtgate_upstream_latency_seconds",
+                   "Time from sending a request upstream to its response head.", upstream_latency);
+  render_histogram(out, "jwtgate_auth_latency_seconds",
+                   "Time to decide a request: route, token, verification (or cache), claims.", auth_latency);
+
+  out.append("# HELP jwtgate_token_cache_hits_total Tokens found verified in the per-loop cache.\n");
+  out.append("# TYPE jwtgate_token_cache_hits_total counter\n");
+  out.append("jwtgate_token_cache_hits_total " + std::to_string(token_cache_hits) + "\n");
+  out.append("# HELP jwtgate_token_cache_misses_total Tokens not in the cache (verified in full).\n");
+  out.append("# TYPE jwtgate_token_cache_misses_total counter\n");
+  out.append("jwtgate_token_cache_misses_total " + std::to_string(token_cache_misses) + "\n");
+
+  out.append("# HELP jwtgate_key_set_age_seconds Seconds since the provider's key set was last published.\n");
+  out.append("# TYPE jwtgate_key_set_age_seconds gauge\n");
+  for (const auto& [provider, info] : key_sets)
+    out.append("jwtgate_key_set_age_seconds{provider=\"" + escape_label_value(provider) + "\"} " +
+               format_double(info.age_seconds) + "\n");
+  out.append("# HELP jwtgate_key_set_keys Usable keys of the provider (one per key and algorithm).\n");
+  out.append("# TYPE jwtgate_key_set_keys gauge\n");
+  for (const auto& [provider, info] : key_sets)
+    out.append("jwtgate_key_set_keys{provider=\"" + escape_label_value(provider) + "\"} " +
+               std::to_string(info.keys) + "\n");
 
   out.append("# HELP jwtgate_open_connections Client connections currently open.\n");
   out.append("# TYPE jwtgate_open_connections gauge\n");

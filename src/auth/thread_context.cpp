@@ -8,4 +8,8 @@ thread_context::thread_context(std::size_t cache_entries) : impl_(std::make_uniq
 
 thread_context::~thread_context() = default;
 
+thread_context::cache_counts thread_context::token_cache_counts() const noexcept {
+  return {impl_->cache.hits(), impl_->cache.misses()};
+}
+
 }  // namespace jwtgate::auth

@@ -30,6 +30,14 @@ std::optional<token_cache::hit> token_cache::find(const config::snapshot& snap, 
                                                   std::int64_t now_unix,
                                                   std::span<const config::provider* const> candidates) {
   if (capacity_ == 0) return std::nullopt;
+  auto found = lookup(snap, token, now_unix, candidates);
+  ++(found ? hits_ : misses_);
+  return found;
+}
+
+std::optional<token_cache::hit> token_cache::lookup(const config::snapshot& snap, std::string_view token,
+                                                    std::int64_t now_unix,
+                                                    std::span<const config::provider* const> candidates) {
   if (snap_ != &snap) {
     // A reload: nothing verified under the old configuration is reused.
     clear();

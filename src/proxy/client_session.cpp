@@ -211,8 +211,11 @@ void client_session::handle_request() {
   const auto& fa = snap_->source.forward_auth;
   bool forward_auth = fa && !fa->path.empty() && log_path_ == fa->path;
   try {
+    auto started = std::chrono::steady_clock::now();
     decision_ = forward_auth ? auth::decide_forward_auth(*snap_, head, loop_.auth, now)
                              : auth::decide(*snap_, head, loop_.auth, now);
+    loop_.metrics.observe_auth_latency(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& ex) {  // boundary: a bug there must not take the loop down
     spdlog::error("request {}: the auth pipeline failed: {}", request_id_, ex.what());
     return reply_error(500, "the gateway failed to process the request", true);

@@ -248,21 +248,32 @@ void server::impl::scrape(std::function<void(std::string)> done) {
     std::size_t pending;
     std::function<void(std::string)> done;
     std::vector<keys::fetch_stat> keys_stats;
+    std::map<std::string, admin::key_set_info, std::less<>> key_sets;
   };
   auto g = std::make_shared<gather>();
   g->keys_stats = keys->stats();
+  const auto now_ms = keys::key_store::now_ms();
+  for (const auto& p : current->providers) {
+    if (!p.keys || !p.cfg) continue;
+    auto set = p.keys->current();
+    g->key_sets[p.cfg->name] = {double(now_ms - p.keys->published_at_ms()) / 1000.0,
+                                set ? std::uint64_t(set->keys().size()) : 0};
+  }
   g->parts.resize(loops.size());
   g->pending = loops.size();
   g->done = std::move(done);
   for (std::size_t i = 0; i < loops.size(); ++i) {
     asio::post(loops[i]->ioc, [this, g, i, l = loops[i].get()] {
       auto copy = l->metrics;
+      auto cache = l->auth.token_cache_counts();
+      copy.set_token_cache_counts(cache.hits, cache.misses);
       asio::post(control, [g, i, copy = std::move(copy)]() mutable {
         g->parts[i] = std::move(copy);
         if (--g->pending != 0) return;
         admin::metrics_snapshot all;
         for (const auto& p : g->parts) p.merge_into(all);
         for (const auto& f : g->keys_stats) all.jwks_fetches[f.provider][f.result] += f.count;
+        all.key_sets = std::move(g->key_sets);
         g->done(all.render_prometheus());
       });
     });

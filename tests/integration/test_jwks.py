@@ -203,10 +203,22 @@ class JwksUrl(JwksCase):
     def test_keys_from_url_verify_tokens_and_readiness_is_200(self):
         gw = self.start(self.jwks)
         self.assertTrue(wait_until(lambda: gw.admin_get("/readyz").status == 200, 10))
-        res = gw.get("/x", token=self.jwks.mint("k1"))
-        self.assertEqual(res.status, 200, res.body)
+        token = self.jwks.mint("k1")
+        for _ in range(3):
+            res = gw.get("/x", token=token)
+            self.assertEqual(res.status, 200, res.body)
         m = self.metrics(gw)
         self.assertGreaterEqual(metric(m, "jwtgate_jwks_fetches_total", provider="idp", result="ok"), 1)
+        self.assertEqual(metric(m, "jwtgate_key_set_keys", provider="idp"), 1)
+        self.assertGreaterEqual(metric(m, "jwtgate_key_set_age_seconds", provider="idp"), 0)
+        self.assertLess(metric(m, "jwtgate_key_set_age_seconds", provider="idp"), 30)
+        # Two event loops: the first request on each loop misses, the rest hit.
+        self.assertGreaterEqual(metric(m, "jwtgate_token_cache_hits_total"), 1)
+        self.assertGreaterEqual(metric(m, "jwtgate_token_cache_misses_total"), 1)
+        self.assertEqual(metric(m, "jwtgate_token_cache_hits_total") + metric(m, "jwtgate_token_cache_misses_total"), 3)
+        self.assertGreaterEqual(metric(m, "jwtgate_auth_latency_seconds_count"), 3)
+        self.assertEqual(metric(m, "jwtgate_auth_latency_seconds_bucket", le="+Inf"),
+                         metric(m, "jwtgate_auth_latency_seconds_count"))
 
     def test_rotation_is_picked_up_on_an_unknown_kid_within_a_second(self):
         gw = self.start(self.jwks, provider_extra={"jwks_refresh": "1h", "jwks_min_refresh": "1s"})

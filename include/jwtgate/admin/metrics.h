@@ -9,20 +9,36 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 namespace jwtgate::admin {
 
-// Upper bounds (seconds) of the upstream latency histogram buckets; +Inf is implicit.
-inline constexpr std::array<double, 12> latency_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                        0.1,   0.25,   0.5,   1,    2.5,   10};
+// Upper bounds (seconds) of the histogram buckets; +Inf is implicit.
+using bucket_bounds = std::array<double, 12>;
+// Upstream latency: from sending a request to its response head.
+inline constexpr bucket_bounds latency_buckets{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                               0.1,   0.25,   0.5,   1,    2.5,   10};
+// Auth decision time: microseconds for a cache hit, up to milliseconds for
+// ES384/ES512 signatures.
+inline constexpr bucket_bounds auth_latency_buckets{0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                    0.001,   0.0025,   0.005,   0.01,   0.025,   0.1};
 
 struct histogram {
-  std::array<std::uint64_t, latency_buckets.size() + 1> counts{};  // per bucket, last = +Inf
+  explicit histogram(const bucket_bounds& b = latency_buckets) noexcept : bounds(&b) {}
+
+  const bucket_bounds* bounds;
+  std::array<std::uint64_t, std::tuple_size_v<bucket_bounds> + 1> counts{};  // per bucket, last = +Inf
   std::uint64_t count = 0;
   double sum = 0;
 
   void observe(double seconds) noexcept;
-  void merge(const histogram& o) noexcept;
+  void merge(const histogram& o) noexcept;  // same bounds
+};
+
+// One provider's key set, as a scrape sees it.
+struct key_set_info {
+  double age_seconds = 0;  // since the set was last published (or loaded)
+  std::uint64_t keys = 0;  // usable keys (one per key and algorithm)
 };
 
 // Merged view of every loop, rendered for Prometheus.
@@ -33,7 +49,11 @@ struct metrics_snapshot {
   std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>> auth_failures;
   // provider -> result -> count (JWKS fetches; filled by the key fetcher when present)
   std::map<std::string, std::map<std::string, std::uint64_t, std::less<>>, std::less<>> jwks_fetches;
-  histogram upstream_latency;
+  histogram upstream_latency{latency_buckets};
+  histogram auth_latency{auth_latency_buckets};
+  std::uint64_t token_cache_hits = 0;
+  std::uint64_t token_cache_misses = 0;
+  std::map<std::string, key_set_info, std::less<>> key_sets;  // provider -> key set
   std::int64_t open_connections = 0;
 
   // Prometheus text exposition format 0.0.4.
@@ -45,6 +65,12 @@ class thread_metrics {
   void count_request(std::string_view route, unsigned status);
   void count_auth_failure(std::string_view provider, std::string_view reason);
   void observe_upstream_latency(double seconds) noexcept { data_.upstream_latency.observe(seconds); }
+  void observe_auth_latency(double seconds) noexcept { data_.auth_latency.observe(seconds); }
+  // The loop's verified-token cache counters, copied in at scrape time.
+  void set_token_cache_counts(std::uint64_t hits, std::uint64_t misses) noexcept {
+    data_.token_cache_hits = hits;
+    data_.token_cache_misses = misses;
+  }
   void connection_opened() noexcept { ++data_.open_connections; }
   void connection_closed() noexcept { --data_.open_connections; }
 

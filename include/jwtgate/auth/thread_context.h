@@ -3,6 +3,7 @@
 // shared, so the request path needs no locks.
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 namespace jwtgate::auth {
@@ -13,6 +14,13 @@ class thread_context {
   ~thread_context();
   thread_context(const thread_context&) = delete;
   thread_context& operator=(const thread_context&) = delete;
+
+  // The verified-token cache's counters, for metrics (read on the owning thread).
+  struct cache_counts {
+    std::uint64_t hits = 0;
+    std::uint64_t misses = 0;
+  };
+  cache_counts token_cache_counts() const noexcept;
 
   struct impl;
   impl& state() noexcept { return *impl_; }

@@ -71,6 +71,9 @@ class token_cache {
               std::shared_ptr<const verified_token> verified);
 
   std::size_t size() const noexcept { return index_.size(); }
+  // Lookups answered from the cache, and lookups that were not (both 0 while disabled).
+  std::uint64_t hits() const noexcept { return hits_; }
+  std::uint64_t misses() const noexcept { return misses_; }
   std::size_t capacity() const noexcept { return capacity_; }
   void clear() noexcept;
 
@@ -85,7 +88,12 @@ class token_cache {
 
   void erase(std::unordered_map<std::string_view, entry_list::iterator>::iterator it);
 
+  std::optional<hit> lookup(const config::snapshot& snap, std::string_view token, std::int64_t now_unix,
+                            std::span<const config::provider* const> candidates);
+
   std::size_t capacity_;
+  std::uint64_t hits_ = 0;
+  std::uint64_t misses_ = 0;
   const config::snapshot* snap_ = nullptr;  // the snapshot every entry belongs to
   entry_list lru_;  // front: most recently used
   // Keys view the token strings owned by the entries in lru_.

@@ -26,7 +26,7 @@ class refresh_listener {
 class key_store {
  public:
   explicit key_store(std::shared_ptr<const jose::key_set> initial)
-      : current_(std::move(initial)) {}
+      : current_(std::move(initial)), published_at_ms_(now_ms()) {}
 
   std::shared_ptr<const jose::key_set> current() const noexcept {
     return current_.load(std::memory_order_acquire);
@@ -42,8 +42,8 @@ class key_store {
 
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
 
-  // Wall-clock milliseconds of the last publish(); 0 while only the keys the
-  // store was built with are there.
+  // steady_clock milliseconds of the last publish(), or of construction (the
+  // keys loaded with the config); now_ms() - published_at_ms() is the set's age.
   std::int64_t published_at_ms() const noexcept { return published_at_ms_.load(std::memory_order_acquire); }
 
   // A token named a kid this store does not hold. At most one request per
@@ -70,12 +70,13 @@ class key_store {
   // periodic refresh does not cause another one within min_gap.
   void note_fetched() noexcept { last_request_ms_.store(now_ms(), std::memory_order_release); }
 
- private:
-  static std::int64_t now_ms() noexcept {
+ static std::int64_t now_ms() noexcept {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
   }
+
+ private:
 
   std::atomic<std::shared_ptr<const jose::key_set>> current_;
   std::atomic<std::uint64_t> generation_{0};
