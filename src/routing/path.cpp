@@ -78,6 +78,10 @@ target_error decode_path(std::string_view raw, std::string& out) {
     // A raw backslash is a separator for some backends (IIS, Windows file
     // servers) and not for us: refusing it keeps one meaning for every path.
     if (c == '\\') return target_error::bad_target;
+    // Path parameters: Java servlet containers drop ";..." from each segment
+    // before routing, so "/admin;x/secret" or "/pub/..;/admin" would reach
+    // /admin there while matching another route here. One meaning or none.
+    if (c == ';') return target_error::bad_target;
     if (c != '%') {
       out.push_back(c);
       continue;

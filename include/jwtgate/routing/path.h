@@ -9,7 +9,9 @@
 //  - origin-form "/p?q" or absolute-form "http[s]://authority/p?q" (the
 //    authority is dropped; an empty path means "/"); anything else, "*"
 //    included: bad_target;
-//  - in the path: a raw '\' is bad_target (some backends treat it as '/');
+//  - in the path: a raw '\' is bad_target (some backends treat it as '/'), and
+//    so is a raw ';' (servlet containers strip ";params" from segments, so
+//    "/admin;x/secret" would be /admin/secret to them); "%3B" stays as it is;
 //    '%' not followed by two hex digits: bad_escape; %00: encoded_nul;
 //    %2F/%5C in any case: encoded_slash; escapes of unreserved characters
 //    (ALPHA DIGIT - . _ ~) are decoded, others kept with upper-case hex;

@@ -32,6 +32,21 @@ TEST_F(sanitize_test, identity_headers_in_any_case) {
   EXPECT_FALSE(must_strip(*snap, "X-User", ""));
 }
 
+TEST_F(sanitize_test, underscore_spellings_of_managed_headers) {
+  // CGI-style backends read X_User_Id as X-User-Id.
+  for (const char* name : {"X_User_Id", "x_user-id", "X-USER_ID", "x_jwt_payload", "X_Forwarded_For",
+                           "x_forwarded_proto", "X_Forwarded_Host", "X_Request_Id", "Transfer_Encoding",
+                           "Proxy_Authorization"})
+    EXPECT_TRUE(must_strip(*snap, name, "")) << name;
+  EXPECT_FALSE(must_strip(*snap, "X_Custom_Header", ""));
+  EXPECT_FALSE(must_strip(*snap, "Accept_Language", ""));
+}
+
+TEST_F(sanitize_test, path_override_headers) {
+  for (const char* name : {"X-Original-URL", "x-original-url", "X_Original_Url", "X-Rewrite-URL", "x-rewrite-url"})
+    EXPECT_TRUE(must_strip(*snap, name, "")) << name;
+}
+
 TEST_F(sanitize_test, hop_by_hop_headers) {
   for (const char* name : {"Connection", "keep-alive", "Proxy-Authenticate", "Proxy-Authorization",
                            "proxy-connection", "TE", "Trailer", "Transfer-Encoding", "Upgrade"})

@@ -110,7 +110,13 @@ const target_case cases[] = {
     {"/%C0%AE%C0%AE/admin", ok, "/%C0%AE%C0%AE/admin", ""},
     {"/%c0%ae/x", ok, "/%C0%AE/x", ""},
     {"/caf%C3%A9", ok, "/caf%C3%A9", ""},
-    {"/a;b=c/d", ok, "/a;b=c/d", ""},
+    // path parameters: servlet containers strip ";..." per segment before routing
+    {"/a;b=c/d", bad_target, "", ""},
+    {"/admin;x=1/secret", bad_target, "", ""},
+    {"/pub/..;/admin/secret", bad_target, "", ""},
+    {"/pub/.;/admin", bad_target, "", ""},
+    {"/a%3Bb/c", ok, "/a%3Bb/c", ""},
+    {"/a?x=1;y=2", ok, "/a", "x=1;y=2", true},
     // queries are kept byte for byte, even with dot-segments or escapes
     {"/a?x=/../b", ok, "/a", "x=/../b", true},
     {"/a?%2F%00%zz", ok, "/a", "%2F%00%zz", true},
@@ -181,7 +187,7 @@ TEST(normalize, every_single_byte_after_a_slash_is_handled) {
     target.push_back(static_cast<char>(b));
     normalized_target out;
     target_error e = normalize_target(target, out);
-    bool visible = b > 0x20 && b < 0x7F && b != '#' && b != '\\' && b != '%';
+    bool visible = b > 0x20 && b < 0x7F && b != '#' && b != '\\' && b != '%' && b != ';';
     EXPECT_EQ(e == target_error::none, visible) << b;
   }
 }
