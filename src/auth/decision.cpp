@@ -148,6 +148,11 @@ std::optional<std::string_view> single(const header_view& h, std::string_view na
 
 }  // namespace
 
+bool is_forward_auth_path(std::string_view endpoint, std::string_view path) noexcept {
+  if (endpoint.empty() || !path.starts_with(endpoint)) return false;
+  return path.size() == endpoint.size() || path[endpoint.size()] == '/';
+}
+
 decision decide(const config::snapshot& snap, const request_head& req, thread_context& ctx,
                 std::int64_t now_unix) {
   decision d;
@@ -157,8 +162,7 @@ decision decide(const config::snapshot& snap, const request_head& req, thread_co
     return d;
   }
   // A decision endpoint request is never proxied, whoever calls decide().
-  if (snap.source.forward_auth && !snap.source.forward_auth->path.empty() &&
-      target.path == snap.source.forward_auth->path)
+  if (snap.source.forward_auth && is_forward_auth_path(snap.source.forward_auth->path, target.path))
     return decide_forward_auth(snap, req, ctx, now_unix);
 
   if (req.headers == nullptr) {
@@ -212,16 +216,32 @@ decision decide_forward_auth(const config::snapshot& snap, const request_head& r
   auto uri = single(h, "X-Forwarded-Uri", repeated);
   if (!method) method = single(h, "X-Original-Method", repeated);
   if (!uri) uri = single(h, "X-Original-URI", repeated);
-  if (repeated || !method || !uri || method->empty()) {
-    respond(d, bad_request_reply(
-                   "a decision request needs one X-Forwarded-Method and one X-Forwarded-Uri "
-                   "(or X-Original-Method and X-Original-URI)"));
-    return d;
-  }
   routing::normalized_target target;
-  if (routing::target_error e = routing::normalize_target(*uri, target); e != routing::target_error::none) {
-    respond(d, bad_request_reply(describe(e)));
-    return d;
+  if (!uri && !method && !repeated && snap.source.forward_auth) {
+    // Envoy ext_authz over HTTP: the check request carries the original method
+    // and has the original path appended to the endpoint ("/_auth/orders/1").
+    routing::normalized_target own;
+    const std::string& endpoint = snap.source.forward_auth->path;
+    if (routing::normalize_target(req.target, own) == routing::target_error::none &&
+        own.path.size() > endpoint.size() && is_forward_auth_path(endpoint, own.path)) {
+      target.path = own.path.substr(endpoint.size());
+      target.query = std::move(own.query);
+      target.has_query = own.has_query;
+      method = req.method;
+    }
+  }
+  if (target.path.empty()) {
+    if (repeated || !method || !uri || method->empty()) {
+      respond(d, bad_request_reply(
+                     "a decision request needs one X-Forwarded-Method and one X-Forwarded-Uri "
+                     "(or X-Original-Method and X-Original-URI), or the original path appended "
+                     "to the endpoint"));
+      return d;
+    }
+    if (routing::target_error e = routing::normalize_target(*uri, target); e != routing::target_error::none) {
+      respond(d, bad_request_reply(describe(e)));
+      return d;
+    }
   }
   if (h.count("Authorization") > 1) {
     respond(d, bad_request_reply("the request carries more than one Authorization header", "malformed"),

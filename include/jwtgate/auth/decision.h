@@ -65,6 +65,11 @@ decision decide(const config::snapshot& snap, const request_head& req,
 decision decide_forward_auth(const config::snapshot& snap, const request_head& req,
                              thread_context& ctx, std::int64_t now_unix);
 
+// Is `path` (normalized) a request for the decision endpoint `endpoint`: the
+// endpoint itself, or the endpoint with the original path appended (Envoy
+// ext_authz's http_service path_prefix)?
+bool is_forward_auth_path(std::string_view endpoint, std::string_view path) noexcept;
+
 // Must the proxy drop this incoming field before forwarding? True for identity
 // headers of any provider, hop-by-hop headers, and names listed in `connection`
 // (the request's Connection header values, comma-joined).

@@ -52,6 +52,35 @@ TEST_F(forward_auth_test, valid_token_is_200_with_identity_headers) {
   EXPECT_EQ(d.route->cfg->name, "decide-only");  // routes without upstream are eligible
 }
 
+TEST_F(forward_auth_test, envoy_style_path_appended_to_the_endpoint) {
+  // Envoy ext_authz (http_service.path_prefix: /_auth): original method, and
+  // the original path after the endpoint; no X-Forwarded-* headers.
+  headers = {{"Authorization", "Bearer " + hs256(secret_a, claims("eve"))}};
+  request_head req{"GET", "/_auth/admin/x?y=1", "gw", &headers};
+  decision d = decide_forward_auth(*snap, req, ctx, now);
+  EXPECT_EQ(d.response.status, 403u);  // matched the admin route, which wants a scope
+  EXPECT_EQ(d.reason, jose::status::insufficient_scope);
+
+  request_head pub{"GET", "/_auth/public/page", "gw", &headers};
+  d = decide_forward_auth(*snap, pub, ctx, now);
+  EXPECT_EQ(d.response.status, 200u);
+  ASSERT_NE(d.route, nullptr);
+  EXPECT_EQ(d.route->cfg->name, "public");
+
+  // Dot-segments are removed before the endpoint is stripped: no escape above it.
+  request_head sneaky{"GET", "/_auth/../admin/x", "gw", &headers};
+  d = decide(*snap, sneaky, ctx, now);
+  EXPECT_NE(d.response.status, 200u);
+}
+
+TEST(forward_auth_path, endpoint_and_appended_paths_only) {
+  EXPECT_TRUE(is_forward_auth_path("/_auth", "/_auth"));
+  EXPECT_TRUE(is_forward_auth_path("/_auth", "/_auth/x"));
+  EXPECT_FALSE(is_forward_auth_path("/_auth", "/_authz"));
+  EXPECT_FALSE(is_forward_auth_path("/_auth", "/x/_auth"));
+  EXPECT_FALSE(is_forward_auth_path("", "/"));
+}
+
 TEST_F(forward_auth_test, original_headers_work_too) {
   headers = {{"X-Original-Method", "GET"}, {"X-Original-URI", "/admin"},
              {"Authorization", "Bearer " + hs256(secret_a, claims())}};
