@@ -64,10 +64,14 @@ def wait_port(port, proc, timeout=10):
 
 
 def start(args, port, **kw):
-    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, **kw)
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, **kw)
     started.append(proc)
-    wait_port(port, proc)
+    try:
+        wait_port(port, proc)
+    except RuntimeError:
+        log.seek(0)
+        raise RuntimeError("%s failed to start:\n%s" % (args[0], log.read().decode(errors="replace")[-2000:]))
     return proc
 
 
@@ -91,10 +95,12 @@ def openssl(*args, cwd):
 
 
 def make_keys(d):
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "rs.key", "-out", "rs.crt",
-            "-subj", "/CN=bench-rs", "-days", "2", cwd=d)
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-            "-keyout", "es.key", "-out", "es.crt", "-subj", "/CN=bench-es", "-days", "2", cwd=d)
+    # HAProxy 2.6's jwt_verify takes a public key PEM (a certificate file is
+    # reported as "file not found"); jwtgate reads the same files.
+    openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "rs.key", cwd=d)
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "es.key", cwd=d)
+    openssl("pkey", "-in", "rs.key", "-pubout", "-out", "rs.pub", cwd=d)
+    openssl("pkey", "-in", "es.key", "-pubout", "-out", "es.pub", cwd=d)
     with open(os.path.join(d, "hs.secret"), "w") as f:
         f.write(SECRET)
     keys = {}
@@ -135,7 +141,7 @@ master_process off;
 worker_processes 1;
 pid %(d)s/%(name)s.pid;
 error_log %(d)s/%(name)s.error.log error;
-events { worker_connections 20000; }
+events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path %(d)s/%(name)s-body;
@@ -167,7 +173,7 @@ def haproxy(d, port, upstream, threads):
         f.write("""
 global
   nbthread %(threads)d
-  maxconn 20000
+  maxconn 4096
 defaults
   mode http
   timeout connect 5s
@@ -184,8 +190,8 @@ frontend fe
   http-request deny status 401 unless { var(txn.exp) -m found }
   http-request deny status 401 if { var(txn.exp),sub(txn.now) -m int le 0 }
   http-request deny status 401 if { var(txn.jwt_alg) -m str HS256 } !{ var(txn.bearer),jwt_verify(txn.jwt_alg,"%(secret)s") -m int 1 }
-  http-request deny status 401 if { var(txn.jwt_alg) -m str RS256 } !{ var(txn.bearer),jwt_verify(txn.jwt_alg,"%(d)s/rs.crt") -m int 1 }
-  http-request deny status 401 if { var(txn.jwt_alg) -m str ES256 } !{ var(txn.bearer),jwt_verify(txn.jwt_alg,"%(d)s/es.crt") -m int 1 }
+  http-request deny status 401 if { var(txn.jwt_alg) -m str RS256 } !{ var(txn.bearer),jwt_verify(txn.jwt_alg,"%(d)s/rs.pub") -m int 1 }
+  http-request deny status 401 if { var(txn.jwt_alg) -m str ES256 } !{ var(txn.bearer),jwt_verify(txn.jwt_alg,"%(d)s/es.pub") -m int 1 }
   default_backend be
 backend be
   http-reuse always
@@ -212,8 +218,8 @@ providers:
     algorithms: [HS256, RS256, ES256]
     keys:
       - {kid: hs256, alg: HS256, secret_file: %(d)s/hs.secret}
-      - {kid: rs256, alg: RS256, public_key_file: %(d)s/rs.crt}
-      - {kid: es256, alg: ES256, public_key_file: %(d)s/es.crt}
+      - {kid: rs256, alg: RS256, public_key_file: %(d)s/rs.pub}
+      - {kid: es256, alg: ES256, public_key_file: %(d)s/es.pub}
     headers: {X-User-Id: sub}
 routes:
   - {name: bench, path_prefix: /, upstream: up, auth: {providers: [bench]}}
@@ -293,6 +299,8 @@ def main():
     for tool in ("nginx", "haproxy", "wrk", "openssl"):
         if shutil.which(tool) is None:
             sys.exit("%s is missing: run bench/load.sh, which installs it" % tool)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # for the 10,000 idle connections
     d = tempfile.mkdtemp(prefix="jwtgate-bench-")
     try:
         keys = make_keys(d)
