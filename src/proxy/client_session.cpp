@@ -26,7 +26,6 @@ constexpr std::size_t relay_buffer_size = 64 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_linger_bytes = 1024 * 1024;
 constexpr auto linger_time = std::chrono::seconds(2);
-constexpr std::size_t max_client_request_id = 200;
 // nginx's code for "the client closed the connection before the response".
 constexpr unsigned status_client_closed = 499;
 
@@ -50,6 +49,28 @@ bool connection_dropped(const beast::error_code& ec) noexcept {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == http::error::partial_message;
+}
+
+// All values of a list field as one comma-separated list (RFC 9110 section
+// 5.3): "Connection: a" + "Connection: b" means "Connection: a, b", so honouring
+// only the first field would let a second one smuggle names past the strip
+// list. A single field (the usual case) is returned in place; only repeated
+// fields are copied into `storage`.
+std::string_view joined_field(const http::fields& fields, http::field name, std::string& storage) {
+  auto [first, last] = fields.equal_range(name);
+  if (first == last) return {};
+  if (std::next(first) == last) return first->value();
+  storage.clear();
+  for (auto it = first; it != last; ++it) {
+    if (it != first) storage.append(", ");
+    storage.append(it->value());
+  }
+  return storage;
+}
+
+// A client-supplied X-Request-Id is kept only if it is one usable value.
+bool acceptable_request_id(std::string_view id) noexcept {
+  return !id.empty() && id.size() <= 200 && is_safe_field_value(id);
 }
 
 }  // namespace
@@ -170,9 +191,15 @@ void client_session::handle_request() {
   client_keep_alive_ = req.keep_alive();
   set_path_for_log();
 
-  auto given_id = req["X-Request-Id"];
-  if (!given_id.empty() && given_id.size() <= max_client_request_id) request_id_.assign(given_id.data(), given_id.size());
-  else request_id_ = loop_.ids.next();
+  // Exactly one acceptable client id is kept; none, several or an unusable one
+  // get a fresh id. The upstream always receives this one value (see
+  // build_upstream_request), so the log and the backend agree.
+  if (req.count("X-Request-Id") == 1 && acceptable_request_id(req["X-Request-Id"])) {
+    auto given_id = req["X-Request-Id"];
+    request_id_.assign(given_id.data(), given_id.size());
+  } else {
+    request_id_ = loop_.ids.next();
+  }
 
   // Framing (request smuggling) before anything else reads the head.
   std::array<std::string_view, 2> cl{}, te{};
@@ -193,6 +220,16 @@ void client_session::handle_request() {
   if (hosts == 0 && req.version() >= 11) return reply_error(400, "HTTP/1.1 requests need a Host header", true);
 
   request_has_body_ = parser_->chunked() || (parser_->content_length() && *parser_->content_length() > 0);
+
+  // RFC 9112 section 3.2.2: with an absolute-form target the authority names
+  // the host and the received Host is ignored. Routing, the forwarded Host and
+  // X-Forwarded-Host all use it, so a route restricted by host cannot be
+  // bypassed by naming another host in the target than in Host.
+  std::string_view authority;
+  auto form = classify_target_host(req.target(), authority);
+  if (form == target_host::invalid)
+    return reply_error(400, "the request-target must be a path or an http(s) URL with a plain host", true);
+
   if (loop_.shared.draining.load(std::memory_order_relaxed))
     return reply_error(503, "the gateway is shutting down", true);
 
@@ -203,8 +240,7 @@ void client_session::handle_request() {
   auth::request_head head;
   head.method = req.method_string();
   head.target = req.target();
-  auto authority = absolute_form_authority(head.target);
-  head.host = authority.empty() ? std::string_view(req[http::field::host]) : authority;
+  head.host = form == target_host::absolute ? authority : std::string_view(req[http::field::host]);
   head.headers = &view;
   auto now = static_cast<std::int64_t>(std::time(nullptr));
 
@@ -296,7 +332,17 @@ void client_session::on_reply_written(error_code ec, bool close) {
 void client_session::forward() {
   const auto* route = decision_.route;
   if (!route || !route->upstream) return reply_error(404, "no route serves this request", false);
-  websocket_ = parser_->upgrade() && list_has_token(parser_->get()[http::field::upgrade], "websocket");
+  const auto& in = parser_->get();
+  websocket_ = parser_->upgrade() && list_has_token(in[http::field::upgrade], "websocket");
+  if (websocket_) {
+    // RFC 6455 section 4.1: without one key and version 13 this is no WebSocket
+    // handshake, and the upstream's 101 could not be checked against the key.
+    auto key = in[http::field::sec_websocket_key];
+    if (in.count(http::field::sec_websocket_key) != 1 || key.empty() ||
+        in.count(http::field::sec_websocket_version) != 1 || in[http::field::sec_websocket_version] != "13")
+      return reply_error(400, "a WebSocket upgrade needs one Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
+                         true);
+  }
   if (!build_upstream_request()) return;
   upstream_ = loop_.pool.take_idle(*route->upstream);
   if (!upstream_) return connect_upstream();
@@ -317,12 +363,26 @@ bool client_session::build_upstream_request() {
     return false;
   }
   const auto& in = parser_->get();
-  auto connection = in[http::field::connection];
+  std::string connection_joined;
+  auto connection = joined_field(in, http::field::connection, connection_joined);
   up_req_.emplace();
   auto& out = *up_req_;
   out.method_string(in.method_string());
   out.target(decision_.target);
   out.version(11);
+
+  // The host this request was routed by (see handle_request): an absolute-form
+  // target's authority replaces the client's Host. An HTTP/1.0 client may send
+  // no Host at all; the upstream, spoken to in HTTP/1.1, gets its own name.
+  std::string_view authority;
+  bool absolute = classify_target_host(in.target(), authority) == target_host::absolute;
+  std::string_view host = absolute ? authority : std::string_view(in[http::field::host]);
+  if (!host.empty()) {
+    out.set(http::field::host, host);
+  } else {
+    const auto& up = *decision_.route->upstream;
+    out.set(http::field::host, upstream_host_value(up.host, up.port, up.https));
+  }
 
   std::string forwarded_for;
   bool has_forwarded_for = false;
@@ -334,6 +394,8 @@ bool client_session::build_upstream_request() {
       if (iequals(r, name)) { removed = true; break; }
     if (removed) continue;
     switch (f.name()) {
+      case http::field::host:  // set above
+        continue;
       case http::field::cookie:
         if (decision_.cookie_rewrite) continue;
         break;
@@ -349,8 +411,10 @@ bool client_session::build_upstream_request() {
       has_forwarded_for = true;
       continue;
     }
-    // Set by the gateway, never trusted from clients.
-    if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto")) continue;
+    // Set by the gateway, never trusted from clients. Every X-Request-Id goes:
+    // exactly one, the id in the log, is added below.
+    if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto") || iequals(name, "x-request-id"))
+      continue;
     out.insert(f.name(), name, f.value());
   }
   if (decision_.cookie_rewrite && !decision_.cookie_rewrite->empty())
@@ -360,10 +424,8 @@ bool client_session::build_upstream_request() {
                                                                         : std::nullopt,
                                                   client_ip_));
   out.set("X-Forwarded-Proto", https_ ? "https" : "http");
-  auto host = in[http::field::host];
   if (!host.empty()) out.set("X-Forwarded-Host", host);
-  if (in.count("X-Request-Id") == 0 || in["X-Request-Id"] != request_id_)
-    out.set("X-Request-Id", request_id_);
+  out.set("X-Request-Id", request_id_);
   if (websocket_) {
     out.set(http::field::connection, "Upgrade");
     out.set(http::field::upgrade, in[http::field::upgrade]);
@@ -495,13 +557,31 @@ void client_session::on_response_head(error_code ec) {
   }
   unsigned status = up_res_->get().result_int();
   if (status == 101) {
-    if (websocket_) return start_tunnel();
-    return upstream_failed(502, "the upstream switched protocols without being asked");
+    if (!websocket_) return upstream_failed(502, "the upstream switched protocols without being asked");
+    if (!valid_websocket_accept()) {
+      spdlog::warn("request {}: upstream '{}' answered 101 without a valid WebSocket handshake", request_id_,
+                   decision_.route->upstream->name);
+      // Neither side may go on: the client expects a tunnel, the upstream may
+      // already be speaking something else.
+      return upstream_failed(502, "the upstream sent an invalid WebSocket handshake", true);
+    }
+    return start_tunnel();
   }
   if (status < 200) return read_response_head();  // interim (100, 103): not relayed
   loop_.metrics.observe_upstream_latency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_sent_).count());
   write_response_head();
+}
+
+// RFC 6455 section 4.1 (client side checks): the 101 must name websocket and
+// carry the accept value derived from this request's key; anything else is not
+// the protocol the client asked for.
+bool client_session::valid_websocket_accept() const noexcept {
+  const auto& res = up_res_->get();
+  if (res.count(http::field::upgrade) != 1 || !list_has_token(res[http::field::upgrade], "websocket")) return false;
+  if (res.count(http::field::sec_websocket_accept) != 1) return false;
+  auto expected = websocket_accept(parser_->get()[http::field::sec_websocket_key]);
+  return res[http::field::sec_websocket_accept] == std::string_view(expected.data(), expected.size());
 }
 
 bool client_session::may_retry() const noexcept {
@@ -517,14 +597,14 @@ void client_session::retry_on_fresh_connection() {
   connect_upstream();
 }
 
-void client_session::upstream_failed(unsigned status, std::string_view description) {
+void client_session::upstream_failed(unsigned status, std::string_view description, bool close_client) {
   if (upstream_) upstream_->stream.close();
   upstream_.reset();
   if (response_started_) {
     log_request();
     return close_now();  // part of the response is out: only a close tells the client
   }
-  reply_error(status, description, false);
+  reply_error(status, description, close_client);
 }
 
 void client_session::write_response_head() {
@@ -536,7 +616,8 @@ void client_session::write_response_head() {
   out.result(status);
   out.reason(in.reason());
   out.version(req.version());
-  auto connection = in[http::field::connection];
+  std::string connection_joined;
+  auto connection = joined_field(in, http::field::connection, connection_joined);
   for (const auto& f : in)
     if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
 
@@ -622,8 +703,13 @@ void client_session::on_response_body_written(error_code ec) {
 
 void client_session::finish_request(bool keep_alive) {
   log_request();
+  // Bytes already read past the response belong to no request: pooling the
+  // connection would hand them to the next client as its response. After HEAD
+  // a broken upstream may still send a body whose length nobody can know, so
+  // that connection is never reused either.
   bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->get().keep_alive() &&
-                  !up_res_->need_eof() && up_req_sr_ && up_req_sr_->is_done();
+                  !up_res_->need_eof() && up_req_sr_ && up_req_sr_->is_done() &&
+                  upstream_->buffer.size() == 0 && parser_->get().method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
   else if (upstream_) upstream_->stream.close();
   upstream_.reset();
@@ -645,7 +731,8 @@ void client_session::start_tunnel() {
   auto& out = *res_;
   out.result(http::status::switching_protocols);
   out.version(11);
-  auto connection = in[http::field::connection];
+  std::string connection_joined;
+  auto connection = joined_field(in, http::field::connection, connection_joined);
   for (const auto& f : in)
     if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
   out.set(http::field::connection, "Upgrade");

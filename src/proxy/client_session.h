@@ -70,7 +70,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void on_response_body_written(error_code ec);
   bool may_retry() const noexcept;
   void retry_on_fresh_connection();
-  void upstream_failed(unsigned status, std::string_view description);
+  void upstream_failed(unsigned status, std::string_view description, bool close_client = false);
+  bool valid_websocket_accept() const noexcept;
 
   // WebSocket tunnel after a relayed 101.
   void start_tunnel();

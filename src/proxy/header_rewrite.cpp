@@ -1,6 +1,9 @@
 #include "jwtgate/proxy/header_rewrite.h"
 
 #include <array>
+#include <cstring>
+
+#include <openssl/evp.h>
 
 namespace jwtgate::proxy {
 
@@ -89,6 +92,85 @@ std::string_view absolute_form_authority(std::string_view target) noexcept {
   auto rest = target.substr(scheme_end);
   auto end = rest.find_first_of("/?#");
   return rest.substr(0, end);
+}
+
+namespace {
+
+bool is_alpha(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// RFC 3986 authority characters without '@': unreserved, pct-encoded, sub-delims,
+// ':' (port) and brackets (IP literals). Anything else would end up verbatim in
+// the Host field sent upstream.
+bool is_authority_char(char c) noexcept {
+  if (is_alpha(c) || is_digit(c)) return true;
+  switch (c) {
+    case '-': case '.': case '_': case '~': case '%':
+    case '!': case '$': case '&': case '\'': case '(': case ')': case '*': case '+':
+    case ',': case ';': case '=': case ':': case '[': case ']':
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+target_host classify_target_host(std::string_view target, std::string_view& authority) noexcept {
+  authority = {};
+  // scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":"
+  if (target.empty() || !is_alpha(target.front())) return target_host::origin;
+  std::size_t i = 1;
+  while (i < target.size() && (is_alpha(target[i]) || is_digit(target[i]) || target[i] == '+' ||
+                               target[i] == '-' || target[i] == '.'))
+    ++i;
+  if (i == target.size() || target[i] != ':') return target_host::origin;
+  auto scheme = target.substr(0, i);
+  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return target_host::invalid;
+  auto rest = target.substr(i + 1);
+  if (rest.size() < 2 || rest[0] != '/' || rest[1] != '/') return target_host::invalid;
+  rest.remove_prefix(2);
+  auto host = rest.substr(0, rest.find_first_of("/?#"));
+  if (host.empty()) return target_host::invalid;
+  // Userinfo is refused rather than skipped: "http://api.example.com@other/"
+  // reads as one host to people and as another to parsers.
+  for (char c : host)
+    if (!is_authority_char(c)) return target_host::invalid;
+  authority = host;
+  return target_host::absolute;
+}
+
+std::string upstream_host_value(std::string_view host, std::uint16_t port, bool https) {
+  bool literal6 = host.find(':') != std::string_view::npos && (host.empty() || host.front() != '[');
+  std::string out;
+  out.reserve(host.size() + 8);
+  if (literal6) out.push_back('[');
+  out.append(host);
+  if (literal6) out.push_back(']');
+  if (port != 0 && port != (https ? 443 : 80)) {
+    out.push_back(':');
+    out.append(std::to_string(port));
+  }
+  return out;
+}
+
+std::array<char, 28> websocket_accept(std::string_view key) noexcept {
+  static constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  std::array<char, 28> out{};
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  bool ok = ctx != nullptr && EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr) == 1 &&
+            EVP_DigestUpdate(ctx, key.data(), key.size()) == 1 &&
+            EVP_DigestUpdate(ctx, guid.data(), guid.size()) == 1 &&
+            EVP_DigestFinal_ex(ctx, md, &md_len) == 1 && md_len == 20;
+  EVP_MD_CTX_free(ctx);
+  // A failure yields all-NUL: it never equals a header value, so the handshake fails closed.
+  if (!ok) return out;
+  unsigned char b64[29];  // 4 * ceil(20 / 3) + NUL
+  EVP_EncodeBlock(b64, md, 20);
+  std::memcpy(out.data(), b64, out.size());
+  return out;
 }
 
 }  // namespace jwtgate::proxy

@@ -7,6 +7,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <openssl/bio.h>
 #include <openssl/ssl.h>
 
 #include "jwtgate/net/tls_context.h"
@@ -24,17 +25,29 @@ namespace {
 constexpr auto max_idle_age = std::chrono::seconds(30);
 
 // Has the upstream closed (or written unexpectedly to) an idle connection?
+// Any byte that arrived after a complete response answers no request: reused,
+// the connection would hand it to the next client as its response. Checks
+// only, never blocks.
 bool looks_alive(upstream_connection& c) {
   if (c.buffer.size() != 0) return false;  // bytes nobody asked for
   auto& sock = c.stream.tcp().socket();
   if (!sock.is_open()) return false;
+  if (auto* tls = c.stream.tls()) {
+    // Data already past the socket: decrypted or buffered in OpenSSL, or
+    // waiting in the memory BIO Asio feeds OpenSSL from.
+    SSL* ssl = tls->native_handle();
+    if (SSL_has_pending(ssl) != 0) return false;
+    if (BIO* in = SSL_get_rbio(ssl); in != nullptr && BIO_ctrl_pending(in) != 0) return false;
+  }
   char byte;
   ssize_t n = ::recv(sock.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n == 0) return false;  // orderly close
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK;
-  // Pending bytes: TLS 1.3 session tickets are expected, anything else on
-  // plain HTTP is a protocol error.
-  return c.stream.tls() != nullptr;
+  // Pending bytes. On plain HTTP that is a protocol error. TLS 1.3 hides the
+  // record type (a late session ticket and application data look the same), so
+  // a TLS connection with unread bytes is dropped too: a reconnect is cheaper
+  // than the risk of relaying another response's bytes.
+  return false;
 }
 
 struct connect_op : std::enable_shared_from_this<connect_op> {
@@ -165,7 +178,8 @@ void upstream_pool::connect(const config::upstream_config& up, connect_handler d
 }
 
 void upstream_pool::release(const config::upstream_config& up, std::unique_ptr<upstream_connection> c) {
-  if (!c || up.max_idle_connections == 0 || c->key != key_for(up)) {
+  // A connection holding bytes past its last response is never pooled (see looks_alive).
+  if (!c || up.max_idle_connections == 0 || c->key != key_for(up) || c->buffer.size() != 0) {
     if (c) c->stream.close();
     return;
   }

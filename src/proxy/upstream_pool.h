@@ -2,7 +2,8 @@
 // Connections toward upstreams, per event loop (never shared between threads,
 // so no locks). Idle keep-alive connections are kept per upstream identity
 // (URL and TLS settings) up to max_idle_connections; a connection is checked
-// for a close by the upstream before it is reused.
+// for a close by the upstream, or for bytes it sent unasked, before it is
+// reused, and one holding unread bytes is never pooled.
 
 #include <chrono>
 #include <functional>

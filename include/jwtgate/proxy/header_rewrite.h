@@ -3,6 +3,8 @@
 // lists, hop-by-hop fields, X-Forwarded-For. No Beast here, so they are unit
 // tested without sockets (and reusable by a later HTTP/2 front end).
 
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,5 +41,27 @@ bool is_safe_target(std::string_view t) noexcept;
 
 // The authority of an absolute-form target ("http://h:1/x" -> "h:1"), or empty.
 std::string_view absolute_form_authority(std::string_view target) noexcept;
+
+// How a request-target names its host (RFC 9112 section 3.2).
+enum class target_host {
+  origin,    // no scheme: the Host header names the host
+  absolute,  // "http(s)://authority...": the authority names the host, Host is ignored
+  invalid,   // a scheme other than http/https, an empty authority, userinfo, or
+             // characters no authority holds: the request gets 400
+};
+
+// Classifies `target`; for `absolute` sets `authority` (a view into `target`).
+// A target that starts with a scheme ("x:") is judged here, anything else is
+// left to path normalization.
+target_host classify_target_host(std::string_view target, std::string_view& authority) noexcept;
+
+// The Host value naming an upstream: "host", "host:port" when the port is not
+// the scheme's default, IPv6 literals in brackets.
+std::string upstream_host_value(std::string_view host, std::uint16_t port, bool https);
+
+// Sec-WebSocket-Accept for a Sec-WebSocket-Key (RFC 6455 section 4.2.2):
+// base64(SHA-1(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), 28 characters.
+// A fixed-size result: checking a handshake allocates nothing.
+std::array<char, 28> websocket_accept(std::string_view key) noexcept;
 
 }  // namespace jwtgate::proxy

@@ -68,3 +68,61 @@ TEST(SafeTargets, RefuseWhitespaceAndControls) {
 
 }  // namespace
 }  // namespace jwtgate::proxy
+
+namespace jwtgate::proxy {
+namespace {
+
+target_host classify(std::string_view target, std::string_view& authority) {
+  return classify_target_host(target, authority);
+}
+
+TEST(TargetHost, AbsoluteFormNamesTheHostByItsAuthority) {
+  std::string_view a;
+  EXPECT_EQ(classify("http://other.example.com/x", a), target_host::absolute);
+  EXPECT_EQ(a, "other.example.com");
+  EXPECT_EQ(classify("HTTPS://api.example.com:8443?q=1", a), target_host::absolute);
+  EXPECT_EQ(a, "api.example.com:8443");
+  EXPECT_EQ(classify("http://[::1]:8080/x", a), target_host::absolute);
+  EXPECT_EQ(a, "[::1]:8080");
+  EXPECT_EQ(classify("http://h#frag", a), target_host::absolute);
+  EXPECT_EQ(a, "h");
+}
+
+TEST(TargetHost, OriginFormLeavesTheHostToTheHostHeader) {
+  std::string_view a = "stale";
+  EXPECT_EQ(classify("/x/y?z", a), target_host::origin);
+  EXPECT_EQ(a, "");
+  EXPECT_EQ(classify("*", a), target_host::origin);
+  EXPECT_EQ(classify("", a), target_host::origin);
+  EXPECT_EQ(classify("x/y", a), target_host::origin);  // no scheme: path normalization judges it
+}
+
+TEST(TargetHost, RefusesUserinfoEmptyAuthorityAndOtherSchemes) {
+  std::string_view a;
+  for (std::string_view t : {"http://api.example.com@other.example.com/x", "http://user:pw@h/",
+                             "http:///x", "http://", "http://?q", "http:/x", "http:x",
+                             "ftp://h/x", "ws://h/x", "file:///etc/passwd", "h:443",
+                             "http://h\"x/", "http://h<x>/", "http://h\\x/"}) {
+    EXPECT_EQ(classify(t, a), target_host::invalid) << t;
+    EXPECT_EQ(a, "") << t;
+  }
+}
+
+TEST(UpstreamHost, PortOnlyWhenNotTheDefault) {
+  EXPECT_EQ(upstream_host_value("backend", 80, false), "backend");
+  EXPECT_EQ(upstream_host_value("backend", 8080, false), "backend:8080");
+  EXPECT_EQ(upstream_host_value("backend", 443, true), "backend");
+  EXPECT_EQ(upstream_host_value("backend", 80, true), "backend:80");
+  EXPECT_EQ(upstream_host_value("::1", 9000, false), "[::1]:9000");
+  EXPECT_EQ(upstream_host_value("[::1]", 9000, false), "[::1]:9000");
+}
+
+TEST(WebSocketAccept, MatchesTheRfc6455Example) {
+  auto a = websocket_accept("dGhlIHNhbXBsZSBub25jZQ==");
+  EXPECT_EQ(std::string_view(a.data(), a.size()), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+  auto b = websocket_accept("x3JJHMbDL1EzLkh9GBhXDw==");
+  EXPECT_EQ(std::string_view(b.data(), b.size()), "HSmrc0sMlYUkAGmm5OPpG2HaGWk=");
+}
+
+}  // namespace
+}  // namespace jwtgate::proxy
