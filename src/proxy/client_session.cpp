@@ -22,7 +22,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t relay_buffer_size = 64 * 1024;
+constexpr std::size_t relay_buffer_size = loop_context::relay_buffer_size;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_linger_bytes = 1024 * 1024;
 constexpr auto linger_time = std::chrono::seconds(2);
@@ -85,6 +85,8 @@ client_session::client_session(loop_context& loop, net::any_stream stream, bool 
 }
 
 client_session::~client_session() {
+  loop_.give_relay_buffer(std::move(body_buf_));
+  loop_.give_relay_buffer(std::move(body_buf2_));
   loop_.sessions.erase(this);
   loop_.metrics.connection_closed();
   loop_.shared.open_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -115,6 +117,10 @@ void client_session::close_if_idle() {
 void client_session::wait_for_request() {
   if (closed_) return;
   if (buffer_.size() != 0) return read_head();  // pipelined request already here
+  // An idle keep-alive connection keeps only a small read buffer: thousands of
+  // them must not pin the previous request's head or a full-size buffer.
+  parser_.reset();
+  buffer_.shrink_to_fit();
   idle_ = true;
   stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -493,7 +499,7 @@ void client_session::on_upstream_head_written(error_code ec) {
 }
 
 void client_session::read_request_body() {
-  if (!body_buf_) body_buf_ = std::make_unique<char[]>(relay_buffer_size);
+  if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
   auto& body = parser_->get().body();
   body.data = body_buf_.get();
   body.size = relay_buffer_size;
@@ -661,7 +667,7 @@ void client_session::on_response_head_written(error_code ec) {
 }
 
 void client_session::read_response_body() {
-  if (!body_buf_) body_buf_ = std::make_unique<char[]>(relay_buffer_size);
+  if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
   auto& body = up_res_->get().body();
   body.data = body_buf_.get();
   body.size = relay_buffer_size;
@@ -718,6 +724,7 @@ void client_session::finish_request(bool keep_alive) {
   up_res_.reset();
   up_req_sr_.reset();
   up_req_.reset();
+  loop_.give_relay_buffer(std::move(body_buf_));
   if (keep_alive && !loop_.shared.draining.load(std::memory_order_relaxed)) return wait_for_request();
   close_gracefully();
 }
@@ -752,8 +759,8 @@ void client_session::start_tunnel() {
     self->res_.reset();
     self->stream_.tcp().expires_never();
     self->upstream_->stream.tcp().expires_never();
-    if (!self->body_buf_) self->body_buf_ = std::make_unique<char[]>(relay_buffer_size);
-    self->body_buf2_ = std::make_unique<char[]>(relay_buffer_size);
+    if (!self->body_buf_) self->body_buf_ = self->loop_.take_relay_buffer();
+    self->body_buf2_ = self->loop_.take_relay_buffer();
     self->tunnel_open_directions_ = 2;
     self->tunnel_activity_ = std::chrono::steady_clock::now();
     self->tunnel_timer_.emplace(self->loop_.ioc);

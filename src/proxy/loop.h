@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -43,6 +44,23 @@ struct loop_context {
   std::shared_ptr<const config::snapshot> snap;
   auth::thread_context auth;
   admin::thread_metrics metrics;
+
+  // Body relay buffers: a session holds one only while a body is moving, so
+  // idle keep-alive connections cost no relay memory, and a busy loop reuses
+  // a few buffers instead of allocating one per request.
+  static constexpr std::size_t relay_buffer_size = 64 * 1024;
+  static constexpr std::size_t max_spare_relay_buffers = 64;
+  std::vector<std::unique_ptr<char[]>> spare_relay_buffers;
+
+  std::unique_ptr<char[]> take_relay_buffer() {
+    if (spare_relay_buffers.empty()) return std::make_unique<char[]>(relay_buffer_size);
+    auto b = std::move(spare_relay_buffers.back());
+    spare_relay_buffers.pop_back();
+    return b;
+  }
+  void give_relay_buffer(std::unique_ptr<char[]> b) {
+    if (b && spare_relay_buffers.size() < max_spare_relay_buffers) spare_relay_buffers.push_back(std::move(b));
+  }
   request_id_generator ids;
   std::unordered_set<client_session*> sessions;  // open sessions, for drain
   boost::asio::io_context ioc{1};
