@@ -36,7 +36,11 @@
 #include "jwtgate/jose/keygen.h"
 #include "jwtgate/jose/verify.h"
 
+#include "collecting_reporter.h"
+
 namespace {
+
+using jwtgate::bench::collecting_reporter;
 
 namespace jose = jwtgate::jose;
 
@@ -235,37 +239,6 @@ void add(const std::string& name, const case_input& c, operation op, int repetit
       ->ReportAggregatesOnly(true)
       ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
 }
-
-// The console output as usual, plus each aggregate's CPU time per iteration in
-// ns, keyed by benchmark name then aggregate ("min", "median", ...).
-class collecting_reporter : public benchmark::ConsoleReporter {
- public:
-  using ConsoleReporter::ConsoleReporter;
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const Run& run : runs) {
-      if (run.error_occurred) {
-        failed = true;
-        continue;
-      }
-      if (run.run_type != Run::RT_Aggregate || run.aggregate_unit != benchmark::kTime) continue;
-      ns[run.run_name.function_name][run.aggregate_name] =
-          run.GetAdjustedCPUTime() * 1e9 / benchmark::GetTimeUnitMultiplier(run.time_unit);
-    }
-  }
-
-  // 0 when the benchmark did not run (filtered out or failed).
-  double get(const std::string& name, const std::string& aggregate) const {
-    const auto it = ns.find(name);
-    if (it == ns.end()) return 0;
-    const auto agg = it->second.find(aggregate);
-    return agg == it->second.end() ? 0 : agg->second;
-  }
-
-  std::map<std::string, std::map<std::string, double>> ns;
-  bool failed = false;
-};
 
 std::string bench_name(jose::alg a, std::string_view side) {
   return "verify/" + std::string(jose::to_string(a)) + "/" + std::string(side);
