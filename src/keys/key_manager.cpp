@@ -123,8 +123,7 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
 
   void discover() {
     fetch_request req;
-    req.url = discovery_url(discovery_issuer_);
-    req.ca_file = sources_.size() > 1 ? sources_[1].ca_file : std::string();
+    req.url = discovery_url(discovery_issuer_);  // the system CA store: no ca_file belongs to it
     http_fetch(manager_.ioc_, std::move(req), [self = shared_from_this()](fetch_response res) {
       if (self->stopped_) return;
       std::string problem;
