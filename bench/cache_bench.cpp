@@ -38,7 +38,7 @@
 #include "jwtgate/jose/keygen.h"
 #include "jwtgate/jose/sign.h"
 
-#include "collecting_reporter.h"
+#include "bench_support.h"
 
 namespace {
 
@@ -258,28 +258,10 @@ void print_table(const collecting_reporter& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Repetitions run in random order across all benchmarks by default: on a
-  // shared machine a busy second then costs one repetition of many benchmarks,
-  // not every repetition of one, and the minimum stays clean on both sides of
-  // a ratio. A later --benchmark_enable_random_interleaving=false wins.
-  std::string interleave = "--benchmark_enable_random_interleaving=true";
-  std::vector<char*> args{argv[0], interleave.data()};
-  args.insert(args.end(), argv + 1, argv + argc);
-  args.push_back(nullptr);
-  argc = static_cast<int>(args.size()) - 1;
-  argv = args.data();
-  benchmark::Initialize(&argc, argv);
-  bool quick = false;
-  int rest = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--quick") == 0) quick = true;
-    else argv[rest++] = argv[i];
-  }
-  if (benchmark::ReportUnrecognizedArguments(rest, argv)) return 2;
-
-  // Default: 10 x 0.1 s per benchmark, about 35 s for the 26 benchmarks.
-  const int repetitions = quick ? 3 : 10;
-  const double min_time = quick ? 0.02 : 0.1;
+  jwtgate::bench::run_options options;
+  if (!jwtgate::bench::initialize(argc, argv, options)) return 2;
+  const int repetitions = options.repetitions;
+  const double min_time = options.min_time;
 
   fixture fx;
   build(fx);
