@@ -1,4 +1,5 @@
 #include "jwtgate/auth/extract.h"
+#include "jwtgate/util/ascii.h"
 
 #include <algorithm>
 #include <string>
@@ -8,20 +9,7 @@
 namespace jwtgate::auth {
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ci(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
 bool is_space(char c) noexcept { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 int hex_value(char c) noexcept {
   if (c >= '0' && c <= '9') return c - '0';
@@ -59,14 +47,14 @@ std::optional<std::string_view> strip_prefix(std::string_view value, std::string
   std::string_view scheme = prefix;
   while (!scheme.empty() && is_space(scheme.back())) scheme.remove_suffix(1);
   bool needs_space = scheme.size() != prefix.size();
-  if (value.size() < scheme.size() || !equals_ci(value.substr(0, scheme.size()), scheme)) return std::nullopt;
+  if (value.size() < scheme.size() || !util::iequals(value.substr(0, scheme.size()), scheme)) return std::nullopt;
   std::string_view rest = value.substr(scheme.size());
   if (needs_space) {
     // "Bearer" alone (nothing after the scheme) is an empty credential;
     // "Bearerabc" is another scheme.
     if (!rest.empty() && !is_space(rest.front())) return std::nullopt;
   }
-  return trim(rest);
+  return util::trim_ows(rest);
 }
 
 extraction from_header(const config::token_source& source, const header_view& headers) {
@@ -78,7 +66,7 @@ extraction from_header(const config::token_source& source, const header_view& he
     return ex;
   }
   headers.for_each(source.name, [&](std::string_view value) {
-    if (auto credential = strip_prefix(trim(value), source.prefix)) offer(ex, std::string(*credential), source);
+    if (auto credential = strip_prefix(util::trim_ows(value), source.prefix)) offer(ex, std::string(*credential), source);
   });
   return ex;
 }
@@ -87,11 +75,11 @@ extraction from_cookie(const config::token_source& source, const header_view& he
   extraction ex;
   headers.for_each("Cookie", [&](std::string_view field) {
     split(field, ';', [&](std::string_view pair) {
-      pair = trim(pair);
+      pair = util::trim_ows(pair);
       std::size_t eq = pair.find('=');
       if (eq == std::string_view::npos) return;
-      if (trim(pair.substr(0, eq)) != source.name) return;
-      std::string_view value = trim(pair.substr(eq + 1));
+      if (util::trim_ows(pair.substr(0, eq)) != source.name) return;
+      std::string_view value = util::trim_ows(pair.substr(eq + 1));
       // RFC 6265: a cookie-value may be wrapped in double quotes.
       if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
       offer(ex, std::string(value), source);
@@ -164,7 +152,7 @@ extraction extract_token(std::span<const config::token_source> sources, const he
 
 bool same_source(const config::token_source& a, const config::token_source& b) noexcept {
   if (a.type != b.type) return false;
-  if (a.type == config::token_source::kind::header) return equals_ci(a.name, b.name) && equals_ci(a.prefix, b.prefix);
+  if (a.type == config::token_source::kind::header) return util::iequals(a.name, b.name) && util::iequals(a.prefix, b.prefix);
   return a.name == b.name;
 }
 
@@ -186,9 +174,9 @@ std::optional<std::string> remove_cookies(const header_view& headers, std::span<
   bool removed = false;
   headers.for_each("Cookie", [&](std::string_view field) {
     split(field, ';', [&](std::string_view pair) {
-      pair = trim(pair);
+      pair = util::trim_ows(pair);
       if (pair.empty()) return;
-      std::string_view name = trim(pair.substr(0, pair.find('=')));
+      std::string_view name = util::trim_ows(pair.substr(0, pair.find('=')));
       if (std::find(names.begin(), names.end(), name) != names.end()) {
         removed = true;
         return;

@@ -16,28 +16,16 @@
 #include <string_view>
 
 #include "jwtgate/auth/decision.h"
+#include "jwtgate/util/ascii.h"
 
 namespace jwtgate::auth {
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ci(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-char fold(char c) noexcept { return c == '_' ? '-' : lower(c); }
+char fold(char c) noexcept { return c == '_' ? '-' : util::ascii_lower(c); }
 
 bool same_header(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() &&
          std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return fold(x) == fold(y); });
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
 }
 
 // RFC 9110 section 7.6.1, plus the non-standard Proxy-Connection and Keep-Alive.
@@ -58,8 +46,8 @@ constexpr std::array<std::string_view, 4> proxy_managed = {
 bool listed_in_connection(std::string_view name, std::string_view connection) noexcept {
   while (!connection.empty()) {
     std::size_t comma = connection.find(',');
-    std::string_view token = trim(connection.substr(0, comma));
-    if (!token.empty() && equals_ci(token, name)) return true;
+    std::string_view token = util::trim_ows(connection.substr(0, comma));
+    if (!token.empty() && util::iequals(token, name)) return true;
     if (comma == std::string_view::npos) break;
     connection.remove_prefix(comma + 1);
   }
@@ -81,7 +69,7 @@ bool must_strip(const config::snapshot& snap, std::string_view name, std::string
   // A client may not use Connection to remove the fields that frame or address
   // the message: dropping Content-Length would desynchronize the upstream
   // connection, dropping Host would make the request invalid.
-  if (equals_ci(name, "host") || equals_ci(name, "content-length")) return false;
+  if (util::iequals(name, "host") || util::iequals(name, "content-length")) return false;
   return listed_in_connection(name, connection);
 }
 

@@ -17,6 +17,7 @@
 
 #include "jwtgate/net/any_stream.h"
 #include "jwtgate/net/tls_context.h"
+#include "jwtgate/util/ascii.h"
 
 namespace jwtgate::keys {
 
@@ -157,23 +158,6 @@ class fetch_op : public std::enable_shared_from_this<fetch_op> {
   std::optional<http::response_parser<http::string_body>> parser_;
 };
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = char(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 }  // namespace
 
 void http_fetch(asio::io_context& ioc, fetch_request req, fetch_handler done) {
@@ -184,12 +168,12 @@ std::optional<std::chrono::seconds> parse_max_age(std::string_view cc) noexcept 
   std::optional<std::chrono::seconds> result;
   while (!cc.empty()) {
     auto comma = cc.find(',');
-    std::string_view directive = trim(cc.substr(0, comma));
+    std::string_view directive = util::trim_ows(cc.substr(0, comma));
     cc = comma == std::string_view::npos ? std::string_view{} : cc.substr(comma + 1);
-    if (iequals(directive, "no-store") || iequals(directive, "no-cache")) return std::chrono::seconds(0);
+    if (util::iequals(directive, "no-store") || util::iequals(directive, "no-cache")) return std::chrono::seconds(0);
     auto eq = directive.find('=');
-    if (eq == std::string_view::npos || !iequals(trim(directive.substr(0, eq)), "max-age")) continue;
-    std::string_view value = trim(directive.substr(eq + 1));
+    if (eq == std::string_view::npos || !util::iequals(util::trim_ows(directive.substr(0, eq)), "max-age")) continue;
+    std::string_view value = util::trim_ows(directive.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
     long long seconds = 0;
     auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);

@@ -1,16 +1,11 @@
 #include "jwtgate/proxy/framing.h"
 
 #include "jwtgate/proxy/header_rewrite.h"
+#include "jwtgate/util/ascii.h"
 
 namespace jwtgate::proxy {
 
 namespace {
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 bool is_decimal(std::string_view s) noexcept {
   if (s.empty() || s.size() > 19) return false;  // fits in 63 bits
@@ -28,13 +23,13 @@ framing_error check_request_framing(std::span<const std::string_view> content_le
     return framing_error::content_length_and_transfer_encoding;
   if (content_length.size() > 1) return framing_error::repeated_content_length;
   if (content_length.size() == 1) {
-    auto v = trim(content_length[0]);
+    auto v = util::trim_ows(content_length[0]);
     if (v.find(',') != std::string_view::npos) return framing_error::repeated_content_length;
     if (!is_decimal(v)) return framing_error::bad_content_length;
   }
   if (!transfer_encoding.empty()) {
     if (http10) return framing_error::transfer_encoding_in_http10;
-    if (transfer_encoding.size() > 1 || !iequals(trim(transfer_encoding[0]), "chunked"))
+    if (transfer_encoding.size() > 1 || !util::iequals(util::trim_ows(transfer_encoding[0]), "chunked"))
       return framing_error::unsupported_transfer_encoding;
   }
   return framing_error::none;

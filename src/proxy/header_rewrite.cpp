@@ -1,4 +1,5 @@
 #include "jwtgate/proxy/header_rewrite.h"
+#include "jwtgate/util/ascii.h"
 
 #include <array>
 #include <cstring>
@@ -9,14 +10,6 @@ namespace jwtgate::proxy {
 
 namespace {
 
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? char(c - 'A' + 'a') : c; }
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 constexpr std::array<std::string_view, 10> hop_by_hop_fields{
     "connection",         "keep-alive", "proxy-connection", "te",      "trailer",
     "transfer-encoding",  "upgrade",    "proxy-authenticate", "proxy-authorization",
@@ -25,18 +18,11 @@ constexpr std::array<std::string_view, 10> hop_by_hop_fields{
 
 }  // namespace
 
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
 bool list_has_token(std::string_view list, std::string_view token) noexcept {
   while (!list.empty()) {
     auto comma = list.find(',');
-    auto element = trim(list.substr(0, comma));
-    if (iequals(element, token)) return true;
+    auto element = util::trim_ows(list.substr(0, comma));
+    if (util::iequals(element, token)) return true;
     if (comma == std::string_view::npos) break;
     list.remove_prefix(comma + 1);
   }
@@ -45,7 +31,7 @@ bool list_has_token(std::string_view list, std::string_view token) noexcept {
 
 bool is_hop_by_hop(std::string_view name) noexcept {
   for (auto f : hop_by_hop_fields)
-    if (iequals(f, name)) return true;
+    if (util::iequals(f, name)) return true;
   return false;
 }
 
@@ -56,7 +42,7 @@ bool must_strip_response_field(std::string_view name, std::string_view connectio
 std::string append_forwarded_for(std::optional<std::string_view> existing, std::string_view client_ip) {
   std::string out;
   if (existing) {
-    auto prior = trim(*existing);
+    auto prior = util::trim_ows(*existing);
     if (!prior.empty()) {
       out.reserve(prior.size() + 2 + client_ip.size());
       out.append(prior);
@@ -86,8 +72,8 @@ bool is_safe_target(std::string_view t) noexcept {
 
 std::string_view absolute_form_authority(std::string_view target) noexcept {
   std::size_t scheme_end = 0;
-  if (target.size() >= 7 && iequals(target.substr(0, 7), "http://")) scheme_end = 7;
-  else if (target.size() >= 8 && iequals(target.substr(0, 8), "https://")) scheme_end = 8;
+  if (target.size() >= 7 && util::iequals(target.substr(0, 7), "http://")) scheme_end = 7;
+  else if (target.size() >= 8 && util::iequals(target.substr(0, 8), "https://")) scheme_end = 8;
   else return {};
   auto rest = target.substr(scheme_end);
   auto end = rest.find_first_of("/?#");
@@ -126,7 +112,7 @@ target_host classify_target_host(std::string_view target, std::string_view& auth
     ++i;
   if (i == target.size() || target[i] != ':') return target_host::origin;
   auto scheme = target.substr(0, i);
-  if (!iequals(scheme, "http") && !iequals(scheme, "https")) return target_host::invalid;
+  if (!util::iequals(scheme, "http") && !util::iequals(scheme, "https")) return target_host::invalid;
   auto rest = target.substr(i + 1);
   if (rest.size() < 2 || rest[0] != '/' || rest[1] != '/') return target_host::invalid;
   rest.remove_prefix(2);

@@ -1,4 +1,5 @@
 #include "jwtgate/routing/route_table.h"
+#include "jwtgate/util/ascii.h"
 
 #include <algorithm>
 #include <cstddef>
@@ -6,13 +7,6 @@
 
 namespace jwtgate::routing {
 namespace {
-
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equals_ci(std::string_view a, std::string_view b) noexcept {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
 
 bool all_digits(std::string_view s) noexcept {
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -40,7 +34,7 @@ std::string_view host_without_port(std::string_view host) noexcept {
 bool host_matches(std::string_view configured, std::string_view request_host) noexcept {
   std::string_view want = host_without_port(configured);
   std::string_view got = host_without_port(request_host);
-  return !got.empty() && equals_ci(want, got);
+  return !got.empty() && util::iequals(want, got);
 }
 
 bool prefix_matches(std::string_view prefix, std::string_view path) noexcept {

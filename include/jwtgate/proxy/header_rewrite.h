@@ -9,10 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "jwtgate/util/ascii.h"
+
 namespace jwtgate::proxy {
 
 // Case-insensitive ASCII comparison of header names or tokens.
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using util::iequals;
 
 // Does the comma-separated list (e.g. a Connection value) hold `token`?
 // Whitespace around elements is ignored; comparison is case-insensitive.
