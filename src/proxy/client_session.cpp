@@ -649,6 +649,13 @@ void client_session::write_response_head() {
   if (no_body || up_res_->is_done()) {
     body.more = false;
     http::async_write(stream_, *res_sr_, std::move(done));
+  } else if (upstream_->buffer.size() != 0) {
+    // Body bytes came in with the head: read them out of the buffer first, so
+    // one write carries the head and the first body chunk. (With nothing
+    // buffered the head goes out alone, at once: an event stream must not wait
+    // for its first event to show its head.)
+    body.more = true;
+    read_response_body();
   } else {
     body.more = true;
     http::async_write_header(stream_, *res_sr_, std::move(done));
