@@ -274,7 +274,11 @@ void client_session::handle_request() {
   unsigned st = decision_.response.status;
   if (decision_.what == auth::decision::action::respond && (st == 401 || st == 403) &&
       decision_.reason != jose::status::ok) {
-    std::string_view provider = decision_.provider && decision_.provider->cfg ? decision_.provider->cfg->name : "";
+    // Both arms string_view: a std::string arm would make the whole expression a
+    // temporary std::string that dies before the view is used.
+    std::string_view provider = decision_.provider && decision_.provider->cfg
+                                    ? std::string_view(decision_.provider->cfg->name)
+                                    : std::string_view();
     loop_.metrics.count_auth_failure(provider, jose::to_string(decision_.reason));
   }
 
