@@ -4,6 +4,7 @@
 // CPU time per iteration in ns, keyed by benchmark name then aggregate ("min",
 // "median", ...), for the tables printed at the end.
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <string>
@@ -42,6 +43,16 @@ inline bool initialize(int argc, char** argv, run_options& out) {
     out.min_time = 0.02;
   }
   return true;
+}
+
+// The same statistics for every benchmark: repetitions, aggregates only, and the
+// minimum, which filters out a shared machine's noise best.
+inline benchmark::internal::Benchmark* configure(benchmark::internal::Benchmark* b, const run_options& o) {
+  return b->Unit(benchmark::kNanosecond)
+      ->Repetitions(o.repetitions)
+      ->MinTime(o.min_time)
+      ->ReportAggregatesOnly(true)
+      ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
 }
 
 class collecting_reporter : public benchmark::ConsoleReporter {

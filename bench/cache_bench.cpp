@@ -205,7 +205,7 @@ void add(const fixture& fx, const fixture::alg_case& c, const std::string& name,
     if (!forwarded(d))
       die(name + ": the request is not forwarded (reason " + std::string(jose::to_string(d.reason)) + ")");
   }
-  benchmark::RegisterBenchmark(name.c_str(),
+  jwtgate::bench::configure(benchmark::RegisterBenchmark(name.c_str(),
                                [&fx, &c, entries](benchmark::State& state) {
                                  auth::thread_context ctx(entries);
                                  const auth::request_head req = head_of(c);
@@ -222,12 +222,8 @@ void add(const fixture& fx, const fixture::alg_case& c, const std::string& name,
                                      break;
                                    }
                                  }
-                               })
-      ->Unit(benchmark::kNanosecond)
-      ->Repetitions(repetitions)
-      ->MinTime(min_time)
-      ->ReportAggregatesOnly(true)
-      ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
+                               }),
+      jwtgate::bench::run_options{false, repetitions, min_time});
 }
 
 std::string bench_name(jose::alg a, std::string_view kind) {

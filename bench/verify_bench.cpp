@@ -222,7 +222,7 @@ using operation = bool (*)(const case_input&);
 // Registers one benchmark timing `op` on `c`, after checking once that it succeeds.
 void add(const std::string& name, const case_input& c, operation op, int repetitions, double min_time) {
   if (!op(c)) die(name + ": the operation fails before timing");
-  benchmark::RegisterBenchmark(name.c_str(),
+  jwtgate::bench::configure(benchmark::RegisterBenchmark(name.c_str(),
                                [&c, op](benchmark::State& state) {
                                  for (auto _ : state) {
                                    bool ok = op(c);
@@ -232,12 +232,8 @@ void add(const std::string& name, const case_input& c, operation op, int repetit
                                      break;
                                    }
                                  }
-                               })
-      ->Unit(benchmark::kNanosecond)
-      ->Repetitions(repetitions)
-      ->MinTime(min_time)
-      ->ReportAggregatesOnly(true)
-      ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); });
+                               }),
+      jwtgate::bench::run_options{false, repetitions, min_time});
 }
 
 std::string bench_name(jose::alg a, std::string_view side) {
