@@ -2,6 +2,7 @@
 
 #include <array>
 #include <ctime>
+#include <span>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
@@ -75,7 +76,7 @@ bool acceptable_request_id(std::string_view id) noexcept {
 
 }  // namespace
 
-client_session::client_session(loop_context& loop, net::any_stream stream, bool https, std::string client_ip)
+client_session::client_session(loop_context& loop, connection_stream stream, bool https, std::string client_ip)
     : loop_(loop), stream_(std::move(stream)), https_(https), client_ip_(std::move(client_ip)) {
   // Room for a typical request head in one read (the buffer would start at 512 bytes).
   buffer_.reserve(16 * 1024);
@@ -94,7 +95,7 @@ client_session::~client_session() {
 
 void client_session::start() {
   const auto& server = loop_.snap->source.server;
-  stream_.tcp().expires_after(server.header_timeout);
+  wait_on_client(server.header_timeout);
   if (auto* tls = stream_.tls()) {
     // The handshake counts against header_timeout, like the head itself.
     tls->async_handshake(asio::ssl::stream_base::server,
@@ -111,6 +112,23 @@ void client_session::close_if_idle() {
   if (idle_) close_now();
 }
 
+void client_session::wait_on_client(std::chrono::milliseconds limit) {
+  stream_.expires_after(limit);
+  if (upstream_) upstream_->stream.expires_never();
+}
+
+void client_session::wait_on_upstream(std::chrono::milliseconds limit) {
+  upstream_->stream.expires_after(limit);
+  stream_.expires_never();
+}
+
+void client_session::expire_if_due(std::chrono::steady_clock::time_point now) {
+  if (closed_) return;
+  // The failed operation's handler sees timed_out() and answers 504 or closes.
+  if (upstream_) upstream_->stream.expire_if_due(now);
+  stream_.expire_if_due(now);
+}
+
 // ---------------------------------------------------------------------------
 // Request heads
 
@@ -122,7 +140,7 @@ void client_session::wait_for_request() {
   parser_.reset();
   buffer_.shrink_to_fit();
   idle_ = true;
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  wait_on_client(loop_.snap->source.server.idle_timeout);
   stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
     self->idle_ = false;
     if (ec) return self->close_now();  // idle timeout or the client went away
@@ -139,7 +157,7 @@ void client_session::read_head() {
   if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);
   else parser_->body_limit(boost::none);
   // The whole head must arrive within header_timeout (slowloris).
-  stream_.tcp().expires_after(server.header_timeout);
+  wait_on_client(server.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_head(ec);
   });
@@ -322,7 +340,7 @@ void client_session::reply(const auth::reply& r, bool close) {
   status_ = r.status;
   bytes_sent_ = res.body().size();
 
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  wait_on_client(loop_.snap->source.server.idle_timeout);
   http::async_write(stream_, res, [self = shared_from_this(), close](error_code ec, std::size_t) {
     self->on_reply_written(ec, close);
   });
@@ -375,11 +393,9 @@ bool client_session::build_upstream_request() {
   const auto& in = parser_->get();
   std::string connection_joined;
   auto connection = joined_field(in, http::field::connection, connection_joined);
-  up_req_.emplace();
-  auto& out = *up_req_;
-  out.method_string(in.method_string());
-  out.target(decision_.target);
-  out.version(11);
+  auto& out = up_head_;
+  out.clear();
+  append_request_line(out, in.method_string(), decision_.target);
 
   // The host this request was routed by (see handle_request): an absolute-form
   // target's authority replaces the client's Host. An HTTP/1.0 client may send
@@ -388,10 +404,10 @@ bool client_session::build_upstream_request() {
   bool absolute = classify_target_host(in.target(), authority) == target_host::absolute;
   std::string_view host = absolute ? authority : std::string_view(in[http::field::host]);
   if (!host.empty()) {
-    out.set(http::field::host, host);
+    append_field(out, "Host", host);
   } else {
     const auto& up = *decision_.route->upstream;
-    out.set(http::field::host, upstream_host_value(up.host, up.port, up.https));
+    append_field(out, "Host", upstream_host_value(up.host, up.port, up.https));
   }
 
   std::string forwarded_for;
@@ -425,27 +441,41 @@ bool client_session::build_upstream_request() {
     // exactly one, the id in the log, is added below.
     if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto") || iequals(name, "x-request-id"))
       continue;
-    out.insert(f.name(), name, f.value());
+    append_field(out, name, f.value());
   }
+  // Appended, never merged: every name below was dropped from the client's
+  // fields above (identity headers of every provider are in the strip list).
   if (decision_.cookie_rewrite && !decision_.cookie_rewrite->empty())
-    out.set(http::field::cookie, *decision_.cookie_rewrite);
-  for (const auto& [name, value] : decision_.inject) out.set(name, value);
-  out.set("X-Forwarded-For", append_forwarded_for(has_forwarded_for ? std::optional<std::string_view>(forwarded_for)
-                                                                        : std::nullopt,
-                                                  client_ip_));
-  out.set("X-Forwarded-Proto", https_ ? "https" : "http");
-  if (!host.empty()) out.set("X-Forwarded-Host", host);
-  out.set("X-Request-Id", request_id_);
-  if (websocket_) {
-    out.set(http::field::connection, "Upgrade");
-    out.set(http::field::upgrade, in[http::field::upgrade]);
+    append_field(out, "Cookie", *decision_.cookie_rewrite);
+  for (const auto& [name, value] : decision_.inject) append_field(out, name, value);
+  if (has_forwarded_for) {
+    append_field(out, "X-Forwarded-For", append_forwarded_for(forwarded_for, client_ip_));
+  } else {
+    append_field(out, "X-Forwarded-For", client_ip_);
   }
-  if (parser_->chunked()) out.chunked(true);
+  append_field(out, "X-Forwarded-Proto", https_ ? "https" : "http");
+  if (!host.empty()) append_field(out, "X-Forwarded-Host", host);
+  append_field(out, "X-Request-Id", request_id_);
+  if (websocket_) {
+    append_field(out, "Connection", "Upgrade");
+    append_field(out, "Upgrade", in[http::field::upgrade]);
+  }
+  // The client's framing is re-made: a chunked body is decoded and chunked
+  // again (its trailers dropped), a Content-Length body keeps its field.
+  up_chunked_ = parser_->chunked();
+  if (up_chunked_) append_field(out, "Transfer-Encoding", "chunked");
+  out.append(crlf);
   return true;
+}
+
+template <class Handler>
+void client_session::write_gather(connection_stream& to, gather& g, Handler&& done) {
+  asio::async_write(to, std::span<const asio::const_buffer>(g.parts.data(), g.count), std::forward<Handler>(done));
 }
 
 void client_session::connect_upstream() {
   upstream_reused_ = false;
+  stream_.expires_never();  // the connect has its own deadline
   loop_.pool.connect(*decision_.route->upstream,
                      [self = shared_from_this()](connect_failure why, std::string message,
                                                  std::unique_ptr<upstream_connection> conn) {
@@ -468,7 +498,7 @@ void client_session::on_upstream_ready() {
   if (expect_continue_ && request_has_body_) {
     // Authorized and connected: now let the client send its body.
     expect_continue_ = false;
-    stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+    wait_on_client(loop_.snap->source.server.idle_timeout);
     asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
                       [self = shared_from_this()](error_code ec, std::size_t) {
                         if (ec) return self->close_now();
@@ -476,29 +506,23 @@ void client_session::on_upstream_ready() {
                       });
     return;
   }
-  up_req_sr_.emplace(*up_req_);
   upstream_sent_ = std::chrono::steady_clock::now();
-  upstream_->stream.tcp().expires_after(up.timeout);
-  auto& body = up_req_->body();
-  body.data = nullptr;
-  body.size = 0;
-  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_upstream_head_written(ec); };
-  if (request_has_body_) {
-    body.more = true;
-    http::async_write_header(upstream_->stream, *up_req_sr_, std::move(done));
-  } else {
-    body.more = false;
-    http::async_write(upstream_->stream, *up_req_sr_, std::move(done));
-  }
+  wait_on_upstream(up.timeout);
+  up_request_done_ = false;
+  up_out_.clear();
+  up_out_.add(up_head_);
+  write_gather(upstream_->stream, up_out_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_upstream_head_written(ec);
+  });
 }
 
 void client_session::on_upstream_head_written(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
   if (ec) {
     if (may_retry()) return retry_on_fresh_connection();
-    return upstream_failed(ec == beast::error::timeout ? 504 : 502, "the upstream connection failed");
+    return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
   }
   if (request_has_body_) return read_request_body();
+  up_request_done_ = true;
   read_response_head();
 }
 
@@ -507,7 +531,7 @@ void client_session::read_request_body() {
   auto& body = parser_->get().body();
   body.data = body_buf_.get();
   body.size = relay_buffer_size;
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
+  wait_on_client(loop_.snap->source.server.idle_timeout);
   http::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_request_body(ec);
   });
@@ -531,21 +555,29 @@ void client_session::on_request_body(error_code ec) {
   bool done = parser_->is_done();
   if (n == 0 && !done) return read_request_body();
   request_body_sent_ = true;
-  auto& out = up_req_->body();
-  out.data = n ? body_buf_.get() : nullptr;
-  out.size = n;
-  out.more = !done;
-  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
-  http::async_write(upstream_->stream, *up_req_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
+  up_out_.clear();
+  if (up_chunked_) {
+    if (n != 0) {
+      up_out_.add(chunk_size_line(n, up_chunk_line_));
+      up_out_.add(body_buf_.get(), n);
+      up_out_.add(crlf);
+    }
+    if (done) up_out_.add(last_chunk);
+  } else {
+    up_out_.add(body_buf_.get(), n);
+  }
+  if (up_out_.count == 0) return on_request_body_written({});
+  wait_on_upstream(decision_.route->upstream->timeout);
+  write_gather(upstream_->stream, up_out_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_request_body_written(ec);
   });
 }
 
 void client_session::on_request_body_written(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
-  if (ec) return upstream_failed(ec == beast::error::timeout ? 504 : 502, "the upstream stopped reading the request");
-  if (parser_->is_done()) return read_response_head();
-  read_request_body();
+  if (ec) return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream stopped reading the request");
+  if (!parser_->is_done()) return read_request_body();
+  up_request_done_ = true;
+  read_response_head();
 }
 
 void client_session::read_response_head() {
@@ -553,14 +585,14 @@ void client_session::read_response_head() {
   up_res_->header_limit(upstream_header_limit);
   up_res_->body_limit(boost::none);
   if (parser_->get().method() == http::verb::head) up_res_->skip(true);
-  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
+  wait_on_upstream(decision_.route->upstream->timeout);
   http::async_read_header(upstream_->stream, upstream_->buffer, *up_res_,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head(ec); });
 }
 
 void client_session::on_response_head(error_code ec) {
   if (ec) {
-    if (ec == beast::error::timeout)
+    if (upstream_->stream.timed_out())
       return upstream_failed(504, "the upstream did not answer in time");
     if (connection_dropped(ec) && may_retry()) return retry_on_fresh_connection();
     return upstream_failed(502, "the upstream sent an invalid or no response");
@@ -603,7 +635,6 @@ void client_session::retry_on_fresh_connection() {
   if (upstream_) upstream_->stream.close();
   upstream_.reset();
   up_res_.reset();
-  up_req_sr_.reset();
   connect_upstream();
 }
 
@@ -621,59 +652,63 @@ void client_session::write_response_head() {
   const auto& in = up_res_->get();
   const auto& req = parser_->get();
   unsigned status = in.result_int();
-  res_.emplace();
-  auto& out = *res_;
-  out.result(status);
-  out.reason(in.reason());
-  out.version(req.version());
+  auto reason = in.reason();
+  if (reason.empty() && http::int_to_status(status) != http::status::unknown)
+    reason = http::obsolete_reason(http::int_to_status(status));
+  auto& out = res_head_;
+  out.clear();
+  append_status_line(out, req.version(), status, reason);
   std::string connection_joined;
   auto connection = joined_field(in, http::field::connection, connection_joined);
   for (const auto& f : in)
-    if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
+    if (!must_strip_response_field(f.name_string(), connection)) append_field(out, f.name_string(), f.value());
 
   bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
   bool no_body = req.method() == http::verb::head || status == 204 || status == 304;
+  res_chunked_ = false;
   if (!no_body && !up_res_->is_done() && !up_res_->content_length()) {
     // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients,
     // delimit it by closing for HTTP/1.0 ones.
-    if (req.version() >= 11) out.chunked(true);
+    if (req.version() >= 11) res_chunked_ = true;
     else keep = false;
   }
-  out.keep_alive(keep);
+  // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive.
+  if (req.version() >= 11) {
+    if (!keep) append_field(out, "Connection", "close");
+  } else if (keep) {
+    append_field(out, "Connection", "keep-alive");
+  }
+  if (res_chunked_) append_field(out, "Transfer-Encoding", "chunked");
+  out.append(crlf);
   client_keep_alive_ = keep;
   status_ = status;
   response_started_ = true;
 
-  res_sr_.emplace(out);
-  auto& body = out.body();
-  body.data = nullptr;
-  body.size = 0;
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
-  auto done = [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head_written(ec); };
-  if (no_body || up_res_->is_done()) {
-    body.more = false;
-    http::async_write(stream_, *res_sr_, std::move(done));
-  } else if (upstream_->buffer.size() != 0) {
+  res_done_ = no_body || up_res_->is_done();
+  res_head_pending_ = false;
+  if (!res_done_ && upstream_->buffer.size() != 0) {
     // Body bytes came in with the head: read them out of the buffer first, so
     // one write carries the head and the first body chunk. (With nothing
     // buffered the head goes out alone, at once: an event stream must not wait
     // for its first event to show its head.)
-    body.more = true;
-    read_response_body();
-  } else {
-    body.more = true;
-    http::async_write_header(stream_, *res_sr_, std::move(done));
+    res_head_pending_ = true;
+    return read_response_body();
   }
+  res_out_.clear();
+  res_out_.add(res_head_);
+  wait_on_client(loop_.snap->source.server.idle_timeout);
+  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
+    self->on_response_head_written(ec);
+  });
 }
 
 void client_session::on_response_head_written(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
   if (ec) {
     status_ = status_client_closed;
     log_request();
     return close_now();
   }
-  if (res_sr_->is_done()) return finish_request(client_keep_alive_);
+  if (res_done_) return finish_request(client_keep_alive_);
   read_response_body();
 }
 
@@ -682,7 +717,7 @@ void client_session::read_response_body() {
   auto& body = up_res_->get().body();
   body.data = body_buf_.get();
   body.size = relay_buffer_size;
-  upstream_->stream.tcp().expires_after(decision_.route->upstream->timeout);
+  wait_on_upstream(decision_.route->upstream->timeout);
   http::async_read_some(upstream_->stream, upstream_->buffer, *up_res_,
                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_body(ec); });
 }
@@ -696,25 +731,37 @@ void client_session::on_response_body(error_code ec) {
   std::size_t n = relay_buffer_size - up_res_->get().body().size;
   bool done = up_res_->is_done();
   if (n == 0 && !done) return read_response_body();
-  auto& out = res_->body();
-  out.data = n ? body_buf_.get() : nullptr;
-  out.size = n;
-  out.more = !done;
+  res_out_.clear();
+  if (res_head_pending_) {
+    res_out_.add(res_head_);
+    res_head_pending_ = false;
+  }
+  if (res_chunked_) {
+    if (n != 0) {
+      res_out_.add(chunk_size_line(n, res_chunk_line_));
+      res_out_.add(body_buf_.get(), n);
+      res_out_.add(crlf);
+    }
+    if (done) res_out_.add(last_chunk);
+  } else {
+    res_out_.add(body_buf_.get(), n);
+  }
   bytes_sent_ += n;
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
-  http::async_write(stream_, *res_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
+  res_done_ = done;
+  if (res_out_.count == 0) return on_response_body_written({});
+  wait_on_client(loop_.snap->source.server.idle_timeout);
+  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_response_body_written(ec);
   });
 }
 
 void client_session::on_response_body_written(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
   if (ec) {
     status_ = status_client_closed;
     log_request();
     return close_now();
   }
-  if (up_res_->is_done()) return finish_request(client_keep_alive_);
+  if (res_done_) return finish_request(client_keep_alive_);
   read_response_body();
 }
 
@@ -725,16 +772,12 @@ void client_session::finish_request(bool keep_alive) {
   // a broken upstream may still send a body whose length nobody can know, so
   // that connection is never reused either.
   bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->get().keep_alive() &&
-                  !up_res_->need_eof() && up_req_sr_ && up_req_sr_->is_done() &&
+                  !up_res_->need_eof() && up_request_done_ &&
                   upstream_->buffer.size() == 0 && parser_->get().method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
   else if (upstream_) upstream_->stream.close();
   upstream_.reset();
-  res_sr_.reset();
-  res_.reset();
   up_res_.reset();
-  up_req_sr_.reset();
-  up_req_.reset();
   loop_.give_relay_buffer(std::move(body_buf_));
   if (keep_alive && !loop_.shared.draining.load(std::memory_order_relaxed)) return wait_for_request();
   close_gracefully();
@@ -745,31 +788,26 @@ void client_session::finish_request(bool keep_alive) {
 
 void client_session::start_tunnel() {
   const auto& in = up_res_->get();
-  res_.emplace();
-  auto& out = *res_;
-  out.result(http::status::switching_protocols);
-  out.version(11);
+  auto& out = res_head_;
+  out.clear();
+  append_status_line(out, 11, 101, "Switching Protocols");
   std::string connection_joined;
   auto connection = joined_field(in, http::field::connection, connection_joined);
   for (const auto& f : in)
-    if (!must_strip_response_field(f.name_string(), connection)) out.insert(f.name(), f.name_string(), f.value());
-  out.set(http::field::connection, "Upgrade");
-  out.set(http::field::upgrade, in[http::field::upgrade]);
+    if (!must_strip_response_field(f.name_string(), connection)) append_field(out, f.name_string(), f.value());
+  append_field(out, "Connection", "Upgrade");
+  append_field(out, "Upgrade", in[http::field::upgrade]);
+  out.append(crlf);
   status_ = 101;
   response_started_ = true;
-  res_sr_.emplace(out);
-  out.body().data = nullptr;
-  out.body().size = 0;
-  out.body().more = false;
-  stream_.tcp().expires_after(loop_.snap->source.server.idle_timeout);
-  http::async_write(stream_, *res_sr_, [self = shared_from_this()](error_code ec, std::size_t) {
-    if (ec == http::error::need_buffer) ec = {};
+  res_out_.clear();
+  res_out_.add(res_head_);
+  wait_on_client(loop_.snap->source.server.idle_timeout);
+  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->log_request();
     if (ec) return self->close_now();
-    self->res_sr_.reset();
-    self->res_.reset();
-    self->stream_.tcp().expires_never();
-    self->upstream_->stream.tcp().expires_never();
+    self->stream_.expires_never();
+    self->upstream_->stream.expires_never();
     if (!self->body_buf_) self->body_buf_ = self->loop_.take_relay_buffer();
     self->body_buf2_ = self->loop_.take_relay_buffer();
     self->tunnel_open_directions_ = 2;
@@ -818,7 +856,7 @@ void client_session::on_pumped(bool client_to_upstream, error_code ec, std::size
     // Half-close: pass the FIN on and keep the other direction running.
     auto& dst = client_to_upstream ? upstream_->stream : stream_;
     error_code ignored;
-    dst.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
+    dst.socket().shutdown(tcp::socket::shutdown_send, ignored);
     if (--tunnel_open_directions_ > 0) return;
   }
   close_now();
@@ -865,8 +903,8 @@ void client_session::close_gracefully() {
   // Lingering close: stop sending, then read and drop what the client still
   // sends for a moment, so a reset does not destroy the reply in flight.
   error_code ignored;
-  stream_.tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
-  stream_.tcp().expires_after(linger_time);
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  wait_on_client(linger_time);
   linger(0);
 }
 

@@ -6,6 +6,7 @@
 // directions through a fixed 64 KiB buffer (never a whole body in memory).
 // An authorized WebSocket upgrade answered 101 becomes a raw two-way tunnel.
 
+#include <array>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -16,30 +17,30 @@
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include "jwtgate/auth/decision.h"
-#include "jwtgate/net/any_stream.h"
+#include "connection_stream.h"
+#include "jwtgate/proxy/head_writer.h"
 #include "loop.h"
 
 namespace jwtgate::proxy {
 
 class client_session : public std::enable_shared_from_this<client_session> {
  public:
-  client_session(loop_context& loop, net::any_stream stream, bool https, std::string client_ip);
+  client_session(loop_context& loop, connection_stream stream, bool https, std::string client_ip);
   ~client_session();
 
   void start();
   // Drain: a session waiting for its next request is closed.
   void close_if_idle();
+  // Closes whichever of its connections passed its deadline (see connection_stream).
+  void expire_if_due(std::chrono::steady_clock::time_point now);
 
  private:
   using error_code = boost::beast::error_code;
   using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
   using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
-  using relay_request = boost::beast::http::request<boost::beast::http::buffer_body>;
-  using relay_response = boost::beast::http::response<boost::beast::http::buffer_body>;
 
   // Reading a request head.
   void wait_for_request();
@@ -79,6 +80,10 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void on_pumped(bool client_to_upstream, error_code ec, std::size_t n);
   void check_tunnel_idle();
 
+  // Deadlines: only the side being waited on has one (see connection_stream).
+  void wait_on_client(std::chrono::milliseconds limit);
+  void wait_on_upstream(std::chrono::milliseconds limit);
+
   void finish_request(bool keep_alive);
   void log_request();
   void close_gracefully();
@@ -88,7 +93,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void begin_request_state();
 
   loop_context& loop_;
-  net::any_stream stream_;
+  connection_stream stream_;
   bool https_;
   std::string client_ip_;
   boost::beast::flat_buffer buffer_;
@@ -119,11 +124,32 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   std::unique_ptr<upstream_connection> upstream_;
   bool upstream_reused_ = false;
-  std::optional<relay_request> up_req_;
-  std::optional<boost::beast::http::request_serializer<boost::beast::http::buffer_body>> up_req_sr_;
   std::optional<response_parser> up_res_;
-  std::optional<relay_response> res_;
-  std::optional<boost::beast::http::response_serializer<boost::beast::http::buffer_body>> res_sr_;
+
+  // Heads as sent, built into strings whose capacity is kept between requests;
+  // each write is one gather list of head, chunk framing and body bytes.
+  struct gather {
+    std::array<boost::asio::const_buffer, 5> parts;
+    std::size_t count = 0;
+    void clear() noexcept { count = 0; }
+    void add(const void* data, std::size_t size) noexcept {
+      if (size != 0) parts[count++] = boost::asio::const_buffer(data, size);
+    }
+    void add(std::string_view s) noexcept { add(s.data(), s.size()); }
+  };
+  template <class Handler>
+  void write_gather(connection_stream& to, gather& g, Handler&& done);
+  std::string up_head_;
+  gather up_out_;
+  chunk_line_storage up_chunk_line_{};
+  bool up_chunked_ = false;        // the request body goes upstream chunked
+  bool up_request_done_ = false;   // the whole request is written upstream
+  std::string res_head_;
+  gather res_out_;
+  chunk_line_storage res_chunk_line_{};
+  bool res_chunked_ = false;       // the response body goes to the client chunked
+  bool res_head_pending_ = false;  // res_head_ goes out with the first body bytes
+  bool res_done_ = false;          // the last write of the response is under way
   std::optional<boost::beast::http::response<boost::beast::http::string_body>> reply_;
 
   // Tunnel state.
