@@ -33,6 +33,9 @@ namespace {
 constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 constexpr auto drain_poll = std::chrono::milliseconds(20);
 constexpr auto accept_retry = std::chrono::milliseconds(100);
+// How often each loop looks for connections past their deadline: timeouts
+// fire up to this much late.
+constexpr auto deadline_sweep = std::chrono::milliseconds(100);
 
 std::string listener_changes(const config::config& a, const config::config& b) {
   std::string what;
@@ -58,10 +61,12 @@ std::string listener_changes(const config::config& a, const config::config& b) {
 }  // namespace
 
 struct listener {
-  listener(loop_context& l) : loop(l), acceptor(l.ioc), retry(l.ioc) {}
+  listener(loop_context& l) : loop(l), acceptor(l.ioc), retry(l.ioc), sweep(l.ioc) {}
   loop_context& loop;
-  tcp::acceptor acceptor;
+  // Accepted sockets carry the loop's own executor type (see connection_stream).
+  asio::basic_socket_acceptor<tcp, asio::io_context::executor_type> acceptor;
   asio::steady_timer retry;
+  asio::steady_timer sweep;
 };
 
 struct server::impl {
@@ -83,7 +88,8 @@ struct server::impl {
 
   bool bind(std::string& error);
   void accept(listener& l);
-  void on_accept(listener& l, tcp::socket socket);
+  void on_accept(listener& l, connection_stream::socket_type socket);
+  void sweep(listener& l);
   void wait_signal();
   void reload();
   void begin_drain();
@@ -132,7 +138,7 @@ bool server::impl::bind(std::string& error) {
 }
 
 void server::impl::accept(listener& l) {
-  l.acceptor.async_accept(l.loop.ioc, [this, &l](beast::error_code ec, tcp::socket socket) {
+  l.acceptor.async_accept([this, &l](beast::error_code ec, connection_stream::socket_type socket) {
     if (ec == asio::error::operation_aborted || !l.acceptor.is_open()) return;
     if (ec) {
       // Out of descriptors or memory: back off instead of spinning.
@@ -148,7 +154,17 @@ void server::impl::accept(listener& l) {
   });
 }
 
-void server::impl::on_accept(listener& l, tcp::socket socket) {
+void server::impl::sweep(listener& l) {
+  l.sweep.expires_after(deadline_sweep);
+  l.sweep.async_wait([this, &l](beast::error_code ec) {
+    if (ec) return;
+    auto now = coarse_now();
+    for (auto* s : l.loop.sessions) s->expire_if_due(now);
+    sweep(l);
+  });
+}
+
+void server::impl::on_accept(listener& l, connection_stream::socket_type socket) {
   beast::error_code ec;
   if (shared.draining.load(std::memory_order_relaxed)) return;  // socket closes here
   // Over max_connections: accept and close at once, so the client fails fast
@@ -159,13 +175,12 @@ void server::impl::on_accept(listener& l, tcp::socket socket) {
   auto remote = socket.remote_endpoint(ec);
   if (ec) return;
   auto ip = remote.address().to_string();
-  beast::tcp_stream tcp_stream(std::move(socket));
   std::shared_ptr<client_session> session;
   if (shared.listener_tls)
-    session = std::make_shared<client_session>(l.loop, net::any_stream(std::move(tcp_stream), *shared.listener_tls),
+    session = std::make_shared<client_session>(l.loop, connection_stream(std::move(socket), *shared.listener_tls),
                                                true, std::move(ip));
   else
-    session = std::make_shared<client_session>(l.loop, net::any_stream(std::move(tcp_stream)), false, std::move(ip));
+    session = std::make_shared<client_session>(l.loop, connection_stream(std::move(socket)), false, std::move(ip));
   session->start();
 }
 
@@ -346,6 +361,7 @@ int server::run() {
   for (std::size_t k = 0; k < i.loops.size(); ++k) {
     guards.push_back(asio::make_work_guard(i.loops[k]->ioc));
     i.accept(*i.listeners[k]);
+    i.sweep(*i.listeners[k]);
     threads.emplace_back([loop = i.loops[k].get()] { loop->ioc.run(); });
   }
   const char* scheme = i.shared.listener_tls ? " (https)" : "";

@@ -4,8 +4,11 @@
 
 #include <cerrno>
 
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <openssl/bio.h>
 #include <openssl/ssl.h>
@@ -30,7 +33,7 @@ constexpr auto max_idle_age = std::chrono::seconds(30);
 // only, never blocks.
 bool looks_alive(upstream_connection& c) {
   if (c.buffer.size() != 0) return false;  // bytes nobody asked for
-  auto& sock = c.stream.tcp().socket();
+  auto& sock = c.stream.socket();
   if (!sock.is_open()) return false;
   if (auto* tls = c.stream.tls()) {
     // Data already past the socket: decrypted or buffered in OpenSSL, or
@@ -53,7 +56,7 @@ bool looks_alive(upstream_connection& c) {
 struct connect_op : std::enable_shared_from_this<connect_op> {
   connect_op(asio::io_context& ioc, const config::upstream_config& up, asio::ssl::context* tls,
              std::string key, upstream_pool::connect_handler done)
-      : resolver(ioc), stream(ioc), tls_ctx(tls), host(up.host), port(std::to_string(up.port)),
+      : resolver(ioc), socket(ioc), tls_ctx(tls), host(up.host), port(std::to_string(up.port)),
         server_name(up.tls.server_name.empty() ? up.host : up.tls.server_name), verify(up.tls.verify),
         timeout(up.connect_timeout), deadline(ioc), key(std::move(key)), done(std::move(done)) {}
 
@@ -65,7 +68,7 @@ struct connect_op : std::enable_shared_from_this<connect_op> {
       self->timed_out = true;
       self->resolver.cancel();
       beast::error_code ignored;
-      self->stream.socket().close(ignored);
+      self->socket.close(ignored);
       if (self->conn) self->conn->stream.close();
     });
     resolver.async_resolve(host, port, [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
@@ -75,20 +78,19 @@ struct connect_op : std::enable_shared_from_this<connect_op> {
 
   void on_resolve(beast::error_code ec, tcp::resolver::results_type results) {
     if (ec) return fail(timed_out ? connect_failure::timeout : connect_failure::resolve, ec);
-    stream.async_connect(results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+    asio::async_connect(socket, results, [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
       self->on_connect(ec);
     });
   }
 
   void on_connect(beast::error_code ec) {
     if (ec) return fail(timed_out ? connect_failure::timeout : connect_failure::refused, ec);
-    stream.socket().set_option(tcp::no_delay(true), ec);
-    stream.expires_never();
+    socket.set_option(tcp::no_delay(true), ec);
     if (!tls_ctx) {
-      conn = std::make_unique<upstream_connection>(net::any_stream(std::move(stream)));
+      conn = std::make_unique<upstream_connection>(connection_stream(std::move(socket)));
       return succeed();
     }
-    conn = std::make_unique<upstream_connection>(net::any_stream(std::move(stream), *tls_ctx));
+    conn = std::make_unique<upstream_connection>(connection_stream(std::move(socket), *tls_ctx));
     auto* tls = conn->stream.tls();
     // SNI, and the name the certificate must carry.
     if (!SSL_set_tlsext_host_name(tls->native_handle(), server_name.c_str()))
@@ -117,7 +119,7 @@ struct connect_op : std::enable_shared_from_this<connect_op> {
   }
 
   tcp::resolver resolver;
-  beast::tcp_stream stream;
+  connection_stream::socket_type socket;
   asio::ssl::context* tls_ctx;
   std::string host, port, server_name;
   bool verify;
@@ -188,7 +190,7 @@ void upstream_pool::release(const config::upstream_config& up, std::unique_ptr<u
     c->stream.close();
     return;
   }
-  c->stream.tcp().expires_never();
+  c->stream.expires_never();
   c->idle_since = std::chrono::steady_clock::now();
   list.push_back(std::move(c));
 }

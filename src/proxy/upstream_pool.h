@@ -17,17 +17,17 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "jwtgate/config/config.h"
-#include "jwtgate/net/any_stream.h"
+#include "connection_stream.h"
 
 namespace jwtgate::proxy {
 
 struct upstream_connection {
-  explicit upstream_connection(net::any_stream s) : stream(std::move(s)) {
+  explicit upstream_connection(connection_stream s) : stream(std::move(s)) {
     // Beast sizes each socket read by the buffer's free room (512 bytes at
     // first); a full-size buffer lets a response body arrive in 64 KiB reads.
     buffer.reserve(64 * 1024);
   }
-  net::any_stream stream;
+  connection_stream stream;
   boost::beast::flat_buffer buffer;
   std::string key;  // pool identity
   std::chrono::steady_clock::time_point idle_since;
