@@ -79,13 +79,14 @@ bool acceptable_request_id(std::string_view id) noexcept {
 client_session::client_session(loop_context& loop, connection_stream stream, bool https, std::string client_ip)
     : loop_(loop), stream_(std::move(stream)), https_(https), client_ip_(std::move(client_ip)) {
   // Room for a typical request head in one read (the buffer would start at 512 bytes).
-  buffer_.reserve(16 * 1024);
+  loop_.take_read_buffer(buffer_);
   loop_.sessions.insert(this);
   loop_.metrics.connection_opened();
   loop_.shared.open_connections.fetch_add(1, std::memory_order_relaxed);
 }
 
 client_session::~client_session() {
+  loop_.give_read_buffer(buffer_);
   loop_.give_relay_buffer(std::move(body_buf_));
   loop_.give_relay_buffer(std::move(body_buf2_));
   loop_.sessions.erase(this);
@@ -135,16 +136,29 @@ void client_session::expire_if_due(std::chrono::steady_clock::time_point now) {
 void client_session::wait_for_request() {
   if (closed_) return;
   if (buffer_.size() != 0) return read_head();  // pipelined request already here
-  // An idle keep-alive connection keeps only a small read buffer: thousands of
-  // them must not pin the previous request's head or a full-size buffer.
+  // An idle keep-alive connection holds no read buffer: thousands of them must
+  // not pin the previous request's head or a full-size buffer.
   parser_.reset();
-  buffer_.shrink_to_fit();
   idle_ = true;
   wait_on_client(loop_.snap->source.server.idle_timeout);
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+  if (stream_.tls()) {
+    // The TLS layer may already hold the next request, decrypted: read, don't
+    // wait for the socket. A small buffer, sized to its need.
+    buffer_.shrink_to_fit();
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
+      self->idle_ = false;
+      if (ec) return self->close_now();  // idle timeout or the client went away
+      self->buffer_.commit(n);
+      self->read_head();
+    });
+    return;
+  }
+  // Plain TCP: wait for readability without a buffer (and without a read
+  // attempt that would only find the socket empty).
+  loop_.give_read_buffer(buffer_);
+  stream_.socket().async_wait(connection_stream::socket_type::wait_read, [self = shared_from_this()](error_code ec) {
     self->idle_ = false;
     if (ec) return self->close_now();  // idle timeout or the client went away
-    self->buffer_.commit(n);
     self->read_head();
   });
 }
@@ -152,6 +166,7 @@ void client_session::wait_for_request() {
 void client_session::read_head() {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
+  if (!stream_.tls()) loop_.take_read_buffer(buffer_);
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(server.max_header_bytes, UINT32_MAX)));
   if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);
@@ -213,7 +228,6 @@ void client_session::set_path_for_log() {
 void client_session::handle_request() {
   const auto& req = parser_->get();
   client_keep_alive_ = req.keep_alive();
-  set_path_for_log();
 
   // Exactly one acceptable client id is kept; none, several or an unusable one
   // get a fresh id. The upstream always receives this one value (see
@@ -222,7 +236,7 @@ void client_session::handle_request() {
     auto given_id = req["X-Request-Id"];
     request_id_.assign(given_id.data(), given_id.size());
   } else {
-    request_id_ = loop_.ids.next();
+    loop_.ids.next(request_id_);
   }
 
   // Framing (request smuggling) before anything else reads the head.
@@ -268,12 +282,10 @@ void client_session::handle_request() {
   head.headers = &view;
   auto now = static_cast<std::int64_t>(std::time(nullptr));
 
-  const auto& fa = snap_->source.forward_auth;
-  bool forward_auth = fa && !fa->path.empty() && log_path_ == fa->path;
   try {
+    // decide() answers requests to forward_auth.path itself.
     auto started = std::chrono::steady_clock::now();
-    decision_ = forward_auth ? auth::decide_forward_auth(*snap_, head, loop_.auth, now)
-                             : auth::decide(*snap_, head, loop_.auth, now);
+    decision_ = auth::decide(*snap_, head, loop_.auth, now);
     loop_.metrics.observe_auth_latency(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::exception& ex) {  // boundary: a bug there must not take the loop down
@@ -317,7 +329,7 @@ void client_session::reply_error(unsigned status, std::string_view description, 
 }
 
 void client_session::reply(const auth::reply& r, bool close) {
-  if (request_id_.empty()) request_id_ = loop_.ids.next();
+  if (request_id_.empty()) loop_.ids.next(request_id_);
   bool head_request = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
   close = close || !parser_ || !parser_->is_header_done() || !client_keep_alive_ ||
           loop_.shared.draining.load(std::memory_order_relaxed) || (request_has_body_ && !parser_->is_done());
@@ -880,6 +892,13 @@ void client_session::log_request() {
   std::string_view route = decision_.route && decision_.route->cfg ? std::string_view(decision_.route->cfg->name) : "";
   loop_.metrics.count_request(route, status_);
   if (!loop_.shared.log || !loop_.shared.log->enabled()) return;
+  if (log_path_.empty()) {
+    // A forwarded request's target is already normalized: its path is the one to log.
+    if (decision_.what == auth::decision::action::forward && !decision_.target.empty())
+      log_path_.assign(std::string_view(decision_.target).substr(0, decision_.target.find('?')));
+    else
+      set_path_for_log();
+  }
   access_entry e;
   e.time = std::chrono::system_clock::now();
   e.request_id = request_id_;

@@ -11,6 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 
 #include "jwtgate/admin/metrics.h"
 #include "jwtgate/auth/thread_context.h"
@@ -61,9 +62,32 @@ struct loop_context {
   void give_relay_buffer(std::unique_ptr<char[]> b) {
     if (b && spare_relay_buffers.size() < max_spare_relay_buffers) spare_relay_buffers.push_back(std::move(b));
   }
+  // Request-head read buffers, lent the same way: a plain-TCP connection
+  // waiting for its next request holds none.
+  static constexpr std::size_t read_buffer_size = 16 * 1024;
+  std::vector<boost::beast::flat_buffer> spare_read_buffers;
+
+  void take_read_buffer(boost::beast::flat_buffer& b) {
+    if (b.capacity() >= read_buffer_size) return;
+    if (!spare_read_buffers.empty()) {
+      b = std::move(spare_read_buffers.back());
+      spare_read_buffers.pop_back();
+      return;
+    }
+    b.reserve(read_buffer_size);
+  }
+  void give_read_buffer(boost::beast::flat_buffer& b) {
+    if (b.size() != 0 || b.capacity() == 0) return;
+    if (spare_read_buffers.size() < max_spare_relay_buffers) spare_read_buffers.push_back(std::move(b));
+    else b.shrink_to_fit();
+    b = boost::beast::flat_buffer();
+  }
+
   request_id_generator ids;
   std::unordered_set<client_session*> sessions;  // open sessions, for drain
-  boost::asio::io_context ioc{1};
+  // Every I/O object of a loop is used on the loop's thread only; other
+  // threads just post to it. So the reactor skips its per-descriptor locks.
+  boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream_pool pool;
 };
 

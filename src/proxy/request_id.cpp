@@ -16,11 +16,17 @@ request_id_generator::request_id_generator() {
 }
 
 std::string request_id_generator::next() {
+  std::string id;
+  next(id);
+  return id;
+}
+
+void request_id_generator::next(std::string& id) {
   std::uint64_t hi = rng_(), lo = rng_();
   // Version 4, variant 10xx (RFC 9562 section 5.4).
   hi = (hi & ~std::uint64_t{0xF000}) | 0x4000;
   lo = (lo & ~(std::uint64_t{0xC} << 60)) | (std::uint64_t{0x8} << 60);
-  std::string id(36, '-');
+  id.assign(36, '-');
   std::size_t pos = 0;
   auto put = [&](std::uint64_t v, int nibbles) {
     for (int i = nibbles - 1; i >= 0; --i) {
@@ -30,7 +36,6 @@ std::string request_id_generator::next() {
   };
   put(hi, 16);
   put(lo, 16);
-  return id;
 }
 
 bool is_request_id(std::string_view id) noexcept {

@@ -16,6 +16,8 @@ class request_id_generator {
 
   // "xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx", lower-case hex, 36 characters.
   std::string next();
+  // The same, written over `out` (whose capacity is reused).
+  void next(std::string& out);
 
  private:
   std::mt19937_64 rng_;
