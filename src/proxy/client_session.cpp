@@ -136,29 +136,20 @@ void client_session::expire_if_due(std::chrono::steady_clock::time_point now) {
 void client_session::wait_for_request() {
   if (closed_) return;
   if (buffer_.size() != 0) return read_head();  // pipelined request already here
-  // An idle keep-alive connection holds no read buffer: thousands of them must
-  // not pin the previous request's head or a full-size buffer.
+  // An idle keep-alive connection holds no head buffer: thousands of them must
+  // not pin the previous request's head or a full-size buffer. The first
+  // bytes of the next request land in a small array inside the session. (A
+  // read, not a readiness wait: Asio re-arms epoll with a system call for a
+  // wait, while a read on a socket known to be empty just queues.)
   parser_.reset();
+  loop_.give_read_buffer(buffer_);
   idle_ = true;
   wait_on_client(loop_.snap->source.server.idle_timeout);
-  if (stream_.tls()) {
-    // The TLS layer may already hold the next request, decrypted: read, don't
-    // wait for the socket. A small buffer, sized to its need.
-    buffer_.shrink_to_fit();
-    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t n) {
-      self->idle_ = false;
-      if (ec) return self->close_now();  // idle timeout or the client went away
-      self->buffer_.commit(n);
-      self->read_head();
-    });
-    return;
-  }
-  // Plain TCP: wait for readability without a buffer (and without a read
-  // attempt that would only find the socket empty).
-  loop_.give_read_buffer(buffer_);
-  stream_.socket().async_wait(connection_stream::socket_type::wait_read, [self = shared_from_this()](error_code ec) {
+  stream_.async_read_some(asio::buffer(idle_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
     self->idle_ = false;
     if (ec) return self->close_now();  // idle timeout or the client went away
+    self->loop_.take_read_buffer(self->buffer_);
+    self->buffer_.commit(asio::buffer_copy(self->buffer_.prepare(n), asio::buffer(self->idle_buf_.data(), n)));
     self->read_head();
   });
 }
@@ -166,7 +157,6 @@ void client_session::wait_for_request() {
 void client_session::read_head() {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
-  if (!stream_.tls()) loop_.take_read_buffer(buffer_);
   parser_.emplace();
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(server.max_header_bytes, UINT32_MAX)));
   if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);

@@ -96,7 +96,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   connection_stream stream_;
   bool https_;
   std::string client_ip_;
-  boost::beast::flat_buffer buffer_;
+  boost::beast::flat_buffer buffer_;  // request heads; lent by the loop, none while idle
+  std::array<char, 1024> idle_buf_;   // the first bytes after an idle wait
   std::unique_ptr<char[]> body_buf_;   // relay buffer, allocated on first body
   std::unique_ptr<char[]> body_buf2_;  // second direction (tunnel only)
   bool idle_ = false;                  // waiting for the next request
