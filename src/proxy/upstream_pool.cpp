@@ -159,7 +159,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take_idle(const config::upst
   auto it = idle_.find(key_for(up));
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  auto now = std::chrono::steady_clock::now();
+  auto now = coarse_now();
   while (!list.empty()) {
     auto c = std::move(list.back());  // most recently used first: the warmest
     list.pop_back();
@@ -191,7 +191,7 @@ void upstream_pool::release(const config::upstream_config& up, std::unique_ptr<u
     return;
   }
   c->stream.expires_never();
-  c->idle_since = std::chrono::steady_clock::now();
+  c->idle_since = coarse_now();
   list.push_back(std::move(c));
 }
 

@@ -88,6 +88,68 @@ class RetryOnClosedPooledConnection(GatewayTestCase):
                          "a POST must reach the upstream at most once")
 
 
+class ClosesWhenIdle(_RawServer):
+    """Answers one request per connection with keep-alive, then closes the
+    connection a moment later, as an upstream's keep-alive timer does."""
+
+    def __init__(self):
+        super().__init__()
+        self.connections = 0
+
+    def serve(self, conn):
+        with self.lock:
+            self.connections += 1
+        pending = b""
+        while b"\r\n\r\n" not in pending:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+        head = pending.partition(b"\r\n\r\n")[0].decode("latin-1")
+        length = 0
+        for line in head.split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        while len(pending.partition(b"\r\n\r\n")[2]) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+        with self.lock:
+            self.hits += 1
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
+        time.sleep(0.1)
+
+
+class IdleUpstreamCloseIsNoticed(GatewayTestCase):
+    """A pooled connection the upstream closed while it sat idle is dropped from
+    the pool before any request is sent on it, so even a POST, which is never
+    retried, goes out on a fresh connection."""
+
+    def setUp(self):
+        self.up = ClosesWhenIdle()
+        self.addCleanup(self.up.close)
+        config = gateway_config(
+            upstreams={"app": self.up.url},
+            routes=[{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}],
+            server={"threads": 1})
+        self.gw = start_gateway(self, config)
+
+    def test_post_after_the_upstream_closed_the_idle_connection(self):
+        for i in range(3):
+            with self.gw.connect() as conn:
+                self.assertEqual(conn.request("GET", "/warm/%d" % i).status, 200)
+            time.sleep(0.4)  # the upstream closes its side meanwhile
+            with self.gw.connect() as conn:
+                res = conn.request("POST", "/order/%d" % i, headers=[("Content-Type", "text/plain")], body=b"pay 10")
+            self.assertEqual(res.status, 200, res)
+            time.sleep(0.4)
+        with self.up.lock:
+            self.assertEqual(self.up.hits, 6)
+            self.assertEqual(self.up.connections, 6, "each request needed a fresh upstream connection")
+
+
 class MaxConnections(GatewayTestCase):
     def setUp(self):
         self.up = DropsSecondRequest()
