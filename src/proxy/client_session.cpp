@@ -161,6 +161,14 @@ void client_session::read_head() {
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(server.max_header_bytes, UINT32_MAX)));
   if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);
   else parser_->body_limit(boost::none);
+  if (buffer_.size() != 0) {
+    // Usually the whole head came with the first read: parse it here. (Beast's
+    // async read would post its completion through the queue when it needs
+    // no I/O, one more trip per request.)
+    error_code ec;
+    buffer_.consume(parser_->put(buffer_.data(), ec));
+    if (ec != http::error::need_more && (ec || parser_->is_header_done())) return on_head(ec);
+  }
   // The whole head must arrive within header_timeout (slowloris).
   wait_on_client(server.header_timeout);
   http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
@@ -719,6 +727,13 @@ void client_session::read_response_body() {
   auto& body = up_res_->get().body();
   body.data = body_buf_.get();
   body.size = relay_buffer_size;
+  if (upstream_->buffer.size() != 0) {
+    // Body bytes that came with the head (or an earlier read) need no I/O: see read_head.
+    error_code ec;
+    upstream_->buffer.consume(up_res_->put(upstream_->buffer.data(), ec));
+    if (ec == http::error::need_more) ec = {};
+    if (ec || body.size != relay_buffer_size || up_res_->is_done()) return on_response_body(ec);
+  }
   wait_on_upstream(decision_.route->upstream->timeout);
   http::async_read_some(upstream_->stream, upstream_->buffer, *up_res_,
                         [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_body(ec); });
