@@ -480,7 +480,18 @@ bool client_session::build_upstream_request() {
 
 template <class Handler>
 void client_session::write_gather(connection_stream& to, gather& g, Handler&& done) {
-  asio::async_write(to, std::span<const asio::const_buffer>(g.parts.data(), g.count), std::forward<Handler>(done));
+  if (!to.tls()) {
+    // Offer the bytes to the socket first, as nginx does: a head with a small
+    // body nearly always fits in its send buffer, and a write finished here
+    // needs no trip through the event queue. Only the rest waits.
+    error_code ec;
+    std::size_t n = to.socket().write_some(g.buffers(), ec);
+    if (ec != asio::error::would_block && ec != asio::error::try_again) {
+      if (ec || n == g.total()) return done(ec, n);
+    }
+    g.consume(n);
+  }
+  asio::async_write(to, g.buffers(), std::forward<Handler>(done));
 }
 
 void client_session::connect_upstream() {

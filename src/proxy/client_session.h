@@ -10,6 +10,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include <boost/asio/steady_timer.hpp>
@@ -137,6 +138,21 @@ class client_session : public std::enable_shared_from_this<client_session> {
       if (size != 0) parts[count++] = boost::asio::const_buffer(data, size);
     }
     void add(std::string_view s) noexcept { add(s.data(), s.size()); }
+    std::span<const boost::asio::const_buffer> buffers() const noexcept { return {parts.data(), count}; }
+    std::size_t total() const noexcept {
+      std::size_t n = 0;
+      for (std::size_t i = 0; i < count; ++i) n += parts[i].size();
+      return n;
+    }
+    // Drops the first n bytes (a partial write).
+    void consume(std::size_t n) noexcept {
+      std::size_t first = 0;
+      while (first < count && n >= parts[first].size()) n -= parts[first++].size();
+      std::size_t k = 0;
+      for (std::size_t i = first; i < count; ++i) parts[k++] = parts[i];
+      count = k;
+      if (count != 0) parts[0] += n;
+    }
   };
   template <class Handler>
   void write_gather(connection_stream& to, gather& g, Handler&& done);

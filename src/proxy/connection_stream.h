@@ -40,8 +40,11 @@ class connection_stream {
   using tls_type = boost::asio::ssl::stream<socket_type>;
   using time_point = std::chrono::steady_clock::time_point;
 
-  explicit connection_stream(socket_type s) : v_(std::in_place_index<0>, std::move(s)) {}
-  connection_stream(socket_type s, boost::asio::ssl::context& ctx) : v_(std::in_place_index<1>, std::move(s), ctx) {}
+  // Non-blocking for the owner too: a direct write_some must never block the loop.
+  explicit connection_stream(socket_type s) : v_(std::in_place_index<0>, std::move(s)) { make_non_blocking(); }
+  connection_stream(socket_type s, boost::asio::ssl::context& ctx) : v_(std::in_place_index<1>, std::move(s), ctx) {
+    make_non_blocking();
+  }
 
   executor_type get_executor() noexcept { return socket().get_executor(); }
 
@@ -87,6 +90,11 @@ class connection_stream {
   }
 
  private:
+  void make_non_blocking() noexcept {
+    boost::system::error_code ec;
+    socket().non_blocking(true, ec);
+  }
+
   std::variant<socket_type, tls_type> v_;
   time_point deadline_ = time_point::max();
   bool timed_out_ = false;
