@@ -156,6 +156,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   };
   template <class Handler>
   void write_gather(connection_stream& to, gather& g, Handler&& done);
+  void add_body(gather& out, std::size_t n, bool done);  // n bytes of body_buf_, framed for the client
   std::string up_head_;
   gather up_out_;
   chunk_line_storage up_chunk_line_{};
