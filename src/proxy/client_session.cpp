@@ -604,7 +604,7 @@ void client_session::on_request_body_written(error_code ec) {
 }
 
 void client_session::read_response_head() {
-  up_res_.emplace();
+  up_res_.emplace(res_in_);
   up_res_->header_limit(upstream_header_limit);
   up_res_->body_limit(boost::none);
   if (parser_->get().method() == http::verb::head) up_res_->skip(true);
@@ -620,7 +620,7 @@ void client_session::on_response_head(error_code ec) {
     if (connection_dropped(ec) && may_retry()) return retry_on_fresh_connection();
     return upstream_failed(502, "the upstream sent an invalid or no response");
   }
-  unsigned status = up_res_->get().result_int();
+  unsigned status = res_in_.status;
   if (status == 101) {
     if (!websocket_) return upstream_failed(502, "the upstream switched protocols without being asked");
     if (!valid_websocket_accept()) {
@@ -642,11 +642,13 @@ void client_session::on_response_head(error_code ec) {
 // carry the accept value derived from this request's key; anything else is not
 // the protocol the client asked for.
 bool client_session::valid_websocket_accept() const noexcept {
-  const auto& res = up_res_->get();
-  if (res.count(http::field::upgrade) != 1 || !list_has_token(res[http::field::upgrade], "websocket")) return false;
-  if (res.count(http::field::sec_websocket_accept) != 1) return false;
+  const auto& res = res_in_;
+  constexpr int upgrade = static_cast<int>(http::field::upgrade);
+  constexpr int accept = static_cast<int>(http::field::sec_websocket_accept);
+  if (res.count(upgrade) != 1 || !list_has_token(res.first(upgrade), "websocket")) return false;
+  if (res.count(accept) != 1) return false;
   auto expected = websocket_accept(parser_->get()[http::field::sec_websocket_key]);
-  return res[http::field::sec_websocket_accept] == std::string_view(expected.data(), expected.size());
+  return res.first(accept) == std::string_view(expected.data(), expected.size());
 }
 
 bool client_session::may_retry() const noexcept {
@@ -672,19 +674,16 @@ void client_session::upstream_failed(unsigned status, std::string_view descripti
 }
 
 void client_session::write_response_head() {
-  const auto& in = up_res_->get();
+  const auto& in = res_in_;
   const auto& req = parser_->get();
-  unsigned status = in.result_int();
+  unsigned status = in.status;
   auto reason = in.reason();
   if (reason.empty() && http::int_to_status(status) != http::status::unknown)
     reason = http::obsolete_reason(http::int_to_status(status));
   auto& out = res_head_;
   out.clear();
   append_status_line(out, req.version(), status, reason);
-  std::string connection_joined;
-  auto connection = joined_field(in, http::field::connection, connection_joined);
-  for (const auto& f : in)
-    if (!must_strip_response_field(f.name_string(), connection)) append_field(out, f.name_string(), f.value());
+  append_relayed_fields(out);
 
   bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
   bool no_body = req.method() == http::verb::head || status == 204 || status == 304;
@@ -725,6 +724,16 @@ void client_session::write_response_head() {
   });
 }
 
+// The upstream's fields minus hop-by-hop ones and those its Connection names.
+void client_session::append_relayed_fields(std::string& out) {
+  std::string connection_joined;
+  auto connection = res_in_.joined(static_cast<int>(http::field::connection), connection_joined);
+  for (const auto& e : res_in_.entries()) {
+    auto name = res_in_.name(e);
+    if (!must_strip_response_field(name, connection)) append_field(out, name, res_in_.value(e));
+  }
+}
+
 void client_session::on_response_head_written(error_code ec) {
   if (ec) {
     status_ = status_client_closed;
@@ -737,15 +746,13 @@ void client_session::on_response_head_written(error_code ec) {
 
 void client_session::read_response_body() {
   if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
-  auto& body = up_res_->get().body();
-  body.data = body_buf_.get();
-  body.size = relay_buffer_size;
+  up_res_->body_buffer(body_buf_.get(), relay_buffer_size);
   if (upstream_->buffer.size() != 0) {
     // Body bytes that came with the head (or an earlier read) need no I/O: see read_head.
     error_code ec;
     upstream_->buffer.consume(up_res_->put(upstream_->buffer.data(), ec));
     if (ec == http::error::need_more) ec = {};
-    if (ec || body.size != relay_buffer_size || up_res_->is_done()) return on_response_body(ec);
+    if (ec || up_res_->body_room() != relay_buffer_size || up_res_->is_done()) return on_response_body(ec);
   }
   wait_on_upstream(decision_.route->upstream->timeout);
   http::async_read_some(upstream_->stream, upstream_->buffer, *up_res_,
@@ -758,7 +765,7 @@ void client_session::on_response_body(error_code ec) {
     spdlog::warn("request {}: the upstream response body broke off: {}", request_id_, ec.message());
     return upstream_failed(502, "the upstream response broke off");
   }
-  std::size_t n = relay_buffer_size - up_res_->get().body().size;
+  std::size_t n = relay_buffer_size - up_res_->body_room();
   bool done = up_res_->is_done();
   if (n == 0 && !done) return read_response_body();
   res_out_.clear();
@@ -823,7 +830,7 @@ void client_session::finish_request(bool keep_alive) {
   // connection would hand them to the next client as its response. After HEAD
   // a broken upstream may still send a body whose length nobody can know, so
   // that connection is never reused either.
-  bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->get().keep_alive() &&
+  bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->keep_alive() &&
                   !up_res_->need_eof() && up_request_done_ &&
                   upstream_->buffer.size() == 0 && parser_->get().method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
@@ -839,16 +846,12 @@ void client_session::finish_request(bool keep_alive) {
 // WebSocket tunnel
 
 void client_session::start_tunnel() {
-  const auto& in = up_res_->get();
   auto& out = res_head_;
   out.clear();
   append_status_line(out, 11, 101, "Switching Protocols");
-  std::string connection_joined;
-  auto connection = joined_field(in, http::field::connection, connection_joined);
-  for (const auto& f : in)
-    if (!must_strip_response_field(f.name_string(), connection)) append_field(out, f.name_string(), f.value());
+  append_relayed_fields(out);
   append_field(out, "Connection", "Upgrade");
-  append_field(out, "Upgrade", in[http::field::upgrade]);
+  append_field(out, "Upgrade", res_in_.first(static_cast<int>(http::field::upgrade)));
   out.append(crlf);
   status_ = 101;
   response_started_ = true;

@@ -24,6 +24,7 @@
 #include "connection_stream.h"
 #include "jwtgate/proxy/head_writer.h"
 #include "loop.h"
+#include "response_head_parser.h"
 
 namespace jwtgate::proxy {
 
@@ -41,7 +42,6 @@ class client_session : public std::enable_shared_from_this<client_session> {
  private:
   using error_code = boost::beast::error_code;
   using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
-  using response_parser = boost::beast::http::response_parser<boost::beast::http::buffer_body>;
 
   // Reading a request head.
   void wait_for_request();
@@ -66,6 +66,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void read_response_head();
   void on_response_head(error_code ec);
   void write_response_head();
+  void append_relayed_fields(std::string& out);
   void on_response_head_written(error_code ec);
   void read_response_body();
   void on_response_body(error_code ec);
@@ -126,7 +127,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   std::unique_ptr<upstream_connection> upstream_;
   bool upstream_reused_ = false;
-  std::optional<response_parser> up_res_;
+  flat_head res_in_;  // the upstream's response head; storage reused between requests
+  std::optional<response_head_parser> up_res_;
 
   // Heads as sent, built into strings whose capacity is kept between requests;
   // each write is one gather list of head, chunk framing and body bytes.
