@@ -54,23 +54,6 @@ bool connection_dropped(const beast::error_code& ec) noexcept {
          ec == http::error::partial_message;
 }
 
-// All values of a list field as one comma-separated list (RFC 9110 section
-// 5.3): "Connection: a" + "Connection: b" means "Connection: a, b", so honouring
-// only the first field would let a second one smuggle names past the strip
-// list. A single field (the usual case) is returned in place; only repeated
-// fields are copied into `storage`.
-std::string_view joined_field(const http::fields& fields, http::field name, std::string& storage) {
-  auto [first, last] = fields.equal_range(name);
-  if (first == last) return {};
-  if (std::next(first) == last) return first->value();
-  storage.clear();
-  for (auto it = first; it != last; ++it) {
-    if (it != first) storage.append(", ");
-    storage.append(it->value());
-  }
-  return storage;
-}
-
 // A client-supplied X-Request-Id is kept only if it is one usable value.
 bool acceptable_request_id(std::string_view id) noexcept {
   return !id.empty() && id.size() <= 200 && is_safe_field_value(id);
@@ -159,7 +142,7 @@ void client_session::wait_for_request() {
 void client_session::read_head() {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
-  parser_.emplace();
+  parser_.emplace(req_in_);
   parser_->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(server.max_header_bytes, UINT32_MAX)));
   if (server.max_body_bytes != 0) parser_->body_limit(server.max_body_bytes);
   else parser_->body_limit(boost::none);
@@ -227,7 +210,7 @@ void client_session::set_path_for_log() {
 
 void client_session::handle_request() {
   const auto& req = parser_->get();
-  client_keep_alive_ = req.keep_alive();
+  client_keep_alive_ = parser_->keep_alive();
 
   // Exactly one acceptable client id is kept; none, several or an unusable one
   // get a fresh id. The upstream always receives this one value (see
@@ -242,20 +225,20 @@ void client_session::handle_request() {
   // Framing (request smuggling) before anything else reads the head.
   std::array<std::string_view, 2> cl{}, te{};
   std::size_t ncl = 0, nte = 0;
-  for (const auto& f : req) {
-    if (f.name() == http::field::content_length) { if (ncl < cl.size()) cl[ncl] = f.value(); ++ncl; }
-    else if (f.name() == http::field::transfer_encoding) { if (nte < te.size()) te[nte] = f.value(); ++nte; }
+  for (const auto& e : req.entries()) {
+    if (e.id == static_cast<int>(http::field::content_length)) { if (ncl < cl.size()) cl[ncl] = req.value(e); ++ncl; }
+    else if (e.id == static_cast<int>(http::field::transfer_encoding)) { if (nte < te.size()) te[nte] = req.value(e); ++nte; }
   }
   auto framing = check_request_framing(std::span(cl.data(), std::min(ncl, cl.size())),
                                        std::span(te.data(), std::min(nte, te.size())),
-                                       req.version() < 11);
+                                       req.version < 11);
   if (framing == framing_error::none && (ncl > cl.size() || nte > te.size()))
     framing = ncl > 1 ? framing_error::repeated_content_length : framing_error::unsupported_transfer_encoding;
   if (framing != framing_error::none) return reply_error(400, describe(framing), true);
 
   auto hosts = req.count(http::field::host);
   if (hosts > 1) return reply_error(400, "the request has more than one Host header", true);
-  if (hosts == 0 && req.version() >= 11) return reply_error(400, "HTTP/1.1 requests need a Host header", true);
+  if (hosts == 0 && req.version >= 11) return reply_error(400, "HTTP/1.1 requests need a Host header", true);
 
   request_has_body_ = parser_->chunked() || (parser_->content_length() && *parser_->content_length() > 0);
 
@@ -272,7 +255,7 @@ void client_session::handle_request() {
     return reply_error(503, "the gateway is shutting down", true);
 
   auto expect = req[http::field::expect];
-  expect_continue_ = iequals(expect, "100-continue") && req.version() >= 11;
+  expect_continue_ = iequals(expect, "100-continue") && req.version >= 11;
 
   fields_view view(req);
   auth::request_head head;
@@ -330,14 +313,14 @@ void client_session::reply_error(unsigned status, std::string_view description, 
 
 void client_session::reply(const auth::reply& r, bool close) {
   if (request_id_.empty()) loop_.ids.next(request_id_);
-  bool head_request = parser_ && parser_->is_header_done() && parser_->get().method() == http::verb::head;
+  bool head_request = parser_ && parser_->is_header_done() && method() == http::verb::head;
   close = close || !parser_ || !parser_->is_header_done() || !client_keep_alive_ ||
           loop_.shared.draining.load(std::memory_order_relaxed) || (request_has_body_ && !parser_->is_done());
 
   reply_.emplace();
   auto& res = *reply_;
   res.result(r.status);
-  res.version(parser_ && parser_->is_header_done() ? parser_->get().version() : 11);
+  res.version(parser_ && parser_->is_header_done() ? parser_->get().version : 11);
   if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
   if (!r.body.empty()) {
@@ -404,7 +387,7 @@ bool client_session::build_upstream_request() {
   }
   const auto& in = parser_->get();
   std::string connection_joined;
-  auto connection = joined_field(in, http::field::connection, connection_joined);
+  auto connection = in.joined(static_cast<int>(http::field::connection), connection_joined);
   auto& out = up_head_;
   out.clear();
   append_request_line(out, in.method_string(), decision_.target);
@@ -424,14 +407,14 @@ bool client_session::build_upstream_request() {
 
   std::string forwarded_for;
   bool has_forwarded_for = false;
-  for (const auto& f : in) {
-    auto name = f.name_string();
+  for (const auto& e : in.entries()) {
+    auto name = in.name(e);
     if (auth::must_strip(*snap_, name, connection)) continue;
     bool removed = false;
     for (const auto& r : decision_.remove_headers)
       if (iequals(r, name)) { removed = true; break; }
     if (removed) continue;
-    switch (f.name()) {
+    switch (static_cast<http::field>(e.id)) {
       case http::field::host:  // set above
         continue;
       case http::field::cookie:
@@ -445,7 +428,7 @@ bool client_session::build_upstream_request() {
     }
     if (iequals(name, "x-forwarded-for")) {
       if (has_forwarded_for) forwarded_for.append(", ");
-      forwarded_for.append(f.value());
+      forwarded_for.append(in.value(e));
       has_forwarded_for = true;
       continue;
     }
@@ -453,7 +436,7 @@ bool client_session::build_upstream_request() {
     // exactly one, the id in the log, is added below.
     if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto") || iequals(name, "x-request-id"))
       continue;
-    append_field(out, name, f.value());
+    append_field(out, name, in.value(e));
   }
   // Appended, never merged: every name below was dropped from the client's
   // fields above (identity headers of every provider are in the strip list).
@@ -551,9 +534,7 @@ void client_session::on_upstream_head_written(error_code ec) {
 
 void client_session::read_request_body() {
   if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
-  auto& body = parser_->get().body();
-  body.data = body_buf_.get();
-  body.size = relay_buffer_size;
+  parser_->body_buffer(body_buf_.get(), relay_buffer_size);
   wait_on_client(loop_.snap->source.server.idle_timeout);
   http::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_request_body(ec);
@@ -574,7 +555,7 @@ void client_session::on_request_body(error_code ec) {
     log_request();
     return close_now();
   }
-  std::size_t n = relay_buffer_size - parser_->get().body().size;
+  std::size_t n = relay_buffer_size - parser_->body_room();
   bool done = parser_->is_done();
   if (n == 0 && !done) return read_request_body();
   request_body_sent_ = true;
@@ -607,7 +588,7 @@ void client_session::read_response_head() {
   up_res_.emplace(res_in_);
   up_res_->header_limit(upstream_header_limit);
   up_res_->body_limit(boost::none);
-  if (parser_->get().method() == http::verb::head) up_res_->skip(true);
+  if (method() == http::verb::head) up_res_->skip(true);
   wait_on_upstream(decision_.route->upstream->timeout);
   http::async_read_header(upstream_->stream, upstream_->buffer, *up_res_,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head(ec); });
@@ -652,7 +633,7 @@ bool client_session::valid_websocket_accept() const noexcept {
 }
 
 bool client_session::may_retry() const noexcept {
-  return upstream_reused_ && !retried_ && !request_body_sent_ && idempotent(parser_->get().method());
+  return upstream_reused_ && !retried_ && !request_body_sent_ && idempotent(method());
 }
 
 void client_session::retry_on_fresh_connection() {
@@ -682,20 +663,20 @@ void client_session::write_response_head() {
     reason = http::obsolete_reason(http::int_to_status(status));
   auto& out = res_head_;
   out.clear();
-  append_status_line(out, req.version(), status, reason);
+  append_status_line(out, req.version, status, reason);
   append_relayed_fields(out);
 
   bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
-  bool no_body = req.method() == http::verb::head || status == 204 || status == 304;
+  bool no_body = method() == http::verb::head || status == 204 || status == 304;
   res_chunked_ = false;
   if (!no_body && !up_res_->is_done() && !up_res_->content_length()) {
     // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients,
     // delimit it by closing for HTTP/1.0 ones.
-    if (req.version() >= 11) res_chunked_ = true;
+    if (req.version >= 11) res_chunked_ = true;
     else keep = false;
   }
   // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive.
-  if (req.version() >= 11) {
+  if (req.version >= 11) {
     if (!keep) append_field(out, "Connection", "close");
   } else if (keep) {
     append_field(out, "Connection", "keep-alive");
@@ -832,7 +813,7 @@ void client_session::finish_request(bool keep_alive) {
   // that connection is never reused either.
   bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->keep_alive() &&
                   !up_res_->need_eof() && up_request_done_ &&
-                  upstream_->buffer.size() == 0 && parser_->get().method() != http::verb::head;
+                  upstream_->buffer.size() == 0 && method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
   else if (upstream_) upstream_->stream.close();
   upstream_.reset();

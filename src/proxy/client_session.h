@@ -24,7 +24,7 @@
 #include "connection_stream.h"
 #include "jwtgate/proxy/head_writer.h"
 #include "loop.h"
-#include "response_head_parser.h"
+#include "head_parser.h"
 
 namespace jwtgate::proxy {
 
@@ -41,7 +41,6 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
  private:
   using error_code = boost::beast::error_code;
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::buffer_body>;
 
   // Reading a request head.
   void wait_for_request();
@@ -75,6 +74,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void retry_on_fresh_connection();
   void upstream_failed(unsigned status, std::string_view description, bool close_client = false);
   bool valid_websocket_accept() const noexcept;
+  boost::beast::http::verb method() const noexcept { return static_cast<boost::beast::http::verb>(req_in_.method); }
 
   // WebSocket tunnel after a relayed 101.
   void start_tunnel();
@@ -108,7 +108,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   // The current request.
   std::shared_ptr<const config::snapshot> snap_;
-  std::optional<request_parser> parser_;
+  flat_head req_in_;  // the request head; storage reused between requests
+  std::optional<request_head_parser> parser_;
   std::chrono::steady_clock::time_point started_;
   std::string request_id_;
   std::string log_path_;

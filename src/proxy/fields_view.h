@@ -1,27 +1,26 @@
 #pragma once
-// auth::header_view over Beast's http::fields: the auth pipeline reads the
-// request head without knowing Beast. Lookups are case-insensitive, as
-// http::fields already is.
-
-#include <boost/beast/http/fields.hpp>
+// auth::header_view over a received flat_head: the auth pipeline reads the
+// request head without knowing how it was parsed. Lookups are case-insensitive.
 
 #include "jwtgate/auth/decision.h"
+#include "jwtgate/proxy/flat_head.h"
+#include "jwtgate/util/ascii.h"
 
 namespace jwtgate::proxy {
 
 class fields_view final : public auth::header_view {
  public:
-  explicit fields_view(const boost::beast::http::fields& f) noexcept : fields_(f) {}
+  explicit fields_view(const flat_head& h) noexcept : head_(h) {}
 
-  std::size_t count(std::string_view name) const override { return fields_.count(name); }
+  std::size_t count(std::string_view name) const override { return head_.count(name); }
 
   void for_each(std::string_view name, const std::function<void(std::string_view)>& f) const override {
-    auto range = fields_.equal_range(name);
-    for (auto it = range.first; it != range.second; ++it) f(it->value());
+    for (const auto& e : head_.entries())
+      if (util::iequals(head_.name(e), name)) f(head_.value(e));
   }
 
  private:
-  const boost::beast::http::fields& fields_;
+  const flat_head& head_;
 };
 
 }  // namespace jwtgate::proxy

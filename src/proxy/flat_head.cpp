@@ -1,5 +1,7 @@
 #include "jwtgate/proxy/flat_head.h"
 
+#include "jwtgate/util/ascii.h"
+
 namespace jwtgate::proxy {
 
 std::string_view flat_head::joined(int id, std::string& storage) const {
@@ -18,6 +20,18 @@ std::string_view flat_head::joined(int id, std::string& storage) const {
     storage.append(value(e));
   }
   return storage;
+}
+
+std::size_t flat_head::count(std::string_view name) const noexcept {
+  std::size_t n = 0;
+  for (const auto& e : entries_) n += util::iequals(this->name(e), name);
+  return n;
+}
+
+std::string_view flat_head::operator[](std::string_view name) const noexcept {
+  for (const auto& e : entries_)
+    if (util::iequals(this->name(e), name)) return value(e);
+  return {};
 }
 
 }  // namespace jwtgate::proxy

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace jwtgate::proxy {
@@ -24,14 +25,19 @@ class flat_head {
     entries_.clear();
     status = 0;
     version = 11;
-    reason_size_ = 0;
+    method = 0;
+    first_size_ = second_size_ = 0;
   }
 
-  void set_reason(std::string_view reason) {
-    storage_.assign(reason);
-    reason_size_ = static_cast<std::uint32_t>(reason.size());
+  // The start line's strings, stored ahead of the fields.
+  void set_reason(std::string_view reason) { set_start(reason, {}); }
+  void set_request_line(int method_id, std::string_view method_string, std::string_view target) {
+    method = method_id;
+    set_start(method_string, target);
   }
-  std::string_view reason() const noexcept { return {storage_.data(), reason_size_}; }
+  std::string_view reason() const noexcept { return {storage_.data(), first_size_}; }
+  std::string_view method_string() const noexcept { return {storage_.data(), first_size_}; }
+  std::string_view target() const noexcept { return {storage_.data() + first_size_, second_size_}; }
 
   void add(int id, std::string_view name, std::string_view value) {
     entry e{id, static_cast<std::uint32_t>(storage_.size()), static_cast<std::uint32_t>(name.size()), 0,
@@ -58,18 +64,41 @@ class flat_head {
       if (e.id == id) return value(e);
     return {};
   }
+  // The same by enum (Beast's http::field), as Beast's fields spell it.
+  template <class Field>
+    requires std::is_enum_v<Field>
+  std::size_t count(Field id) const noexcept {
+    return count(static_cast<int>(id));
+  }
+  template <class Field>
+    requires std::is_enum_v<Field>
+  std::string_view operator[](Field id) const noexcept {
+    return first(static_cast<int>(id));
+  }
+  // By name, case-insensitively (for names without an id, such as X-Request-Id).
+  std::size_t count(std::string_view name) const noexcept;
+  std::string_view operator[](std::string_view name) const noexcept;
+
   // Every value of the field with this id as one comma-separated list (RFC
   // 9110 section 5.3); a single field is returned in place, repeated ones are
   // joined into `storage`.
   std::string_view joined(int id, std::string& storage) const;
 
-  unsigned status = 0;
+  unsigned status = 0;    // responses
+  int method = 0;         // requests: Beast's http::verb value
   unsigned version = 11;  // 10 or 11
 
  private:
   std::string storage_;
   std::vector<entry> entries_;
-  std::uint32_t reason_size_ = 0;
+  void set_start(std::string_view first, std::string_view second) {
+    storage_.assign(first);
+    storage_.append(second);
+    first_size_ = static_cast<std::uint32_t>(first.size());
+    second_size_ = static_cast<std::uint32_t>(second.size());
+  }
+
+  std::uint32_t first_size_ = 0, second_size_ = 0;
 };
 
 }  // namespace jwtgate::proxy

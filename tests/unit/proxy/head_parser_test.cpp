@@ -1,4 +1,4 @@
-#include "proxy/response_head_parser.h"
+#include "proxy/head_parser.h"
 
 #include <gtest/gtest.h>
 
@@ -7,6 +7,7 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/field.hpp>
+#include <boost/beast/http/verb.hpp>
 
 namespace jwtgate::proxy {
 namespace {
@@ -115,6 +116,50 @@ TEST(ResponseHeadParser, BrokenFramingIsAnError) {
   EXPECT_TRUE(parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 1000).ec);
   EXPECT_TRUE(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 1000).ec);
   EXPECT_TRUE(parse("HTTP/1.1 2000 OK\r\n\r\n", 1000).ec);
+}
+
+TEST(RequestHeadParser, StartLineAndFieldsByIdAndName) {
+  flat_head head;
+  request_head_parser p(head);
+  const std::string wire =
+      "POST /a/b?c=d HTTP/1.0\r\nHost: api\r\nx-request-id: one\r\nX-Request-Id: two\r\n"
+      "Content-Length: 3\r\n\r\nabc";
+  boost::beast::error_code ec;
+  auto used = p.put(boost::asio::buffer(wire), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  ASSERT_TRUE(p.is_header_done());
+  EXPECT_EQ(used, wire.size() - 3);  // the head only: the body waits for a buffer
+  const auto& h = p.get();
+  EXPECT_EQ(h.method_string(), "POST");
+  EXPECT_EQ(static_cast<http::verb>(h.method), http::verb::post);
+  EXPECT_EQ(h.target(), "/a/b?c=d");
+  EXPECT_EQ(h.version, 10u);
+  EXPECT_EQ(h.count(http::field::host), 1u);
+  EXPECT_EQ(h[http::field::host], "api");
+  EXPECT_EQ(h.count("X-REQUEST-ID"), 2u);
+  EXPECT_EQ(h["X-Request-Id"], "one");
+  EXPECT_EQ(h["X-Missing"], "");
+  EXPECT_FALSE(p.keep_alive());
+
+  std::array<char, 2> room{};
+  p.body_buffer(room.data(), room.size());
+  used = p.put(boost::asio::buffer(wire.data() + wire.size() - 3, 3), ec);
+  EXPECT_EQ(ec, http::error::need_buffer);
+  EXPECT_EQ(used, 2u);
+  EXPECT_EQ(std::string(room.data(), 2), "ab");
+}
+
+TEST(RequestHeadParser, SmugglingShapesAreRefusedByTheParser) {
+  for (std::string wire : {"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                           "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n",
+                           "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n",
+                           "GET /\x7f HTTP/1.1\r\nHost: a\r\n\r\n"}) {
+    flat_head head;
+    request_head_parser p(head);
+    boost::beast::error_code ec;
+    p.put(boost::asio::buffer(wire), ec);
+    EXPECT_TRUE(ec && ec != http::error::need_more) << wire;
+  }
 }
 
 }  // namespace
