@@ -208,7 +208,8 @@ bool read_jwk(jwk_reader& r, alg_set allowed, std::vector<key>& out) {
 
   std::string last_error;
   usable.for_each([&](alg a) {
-    if (detail::check_key_for_alg(pkey.get(), a, last_error)) out.push_back(key{kid, a, {}, pkey});
+    if (detail::check_key_for_alg(pkey.get(), a, last_error))
+      out.push_back(key{kid, a, {}, pkey, nullptr, detail::verify_template(pkey.get(), a)});
   });
   if (out.empty()) return r.fail(last_error);
   return true;

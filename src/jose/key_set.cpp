@@ -105,7 +105,8 @@ bool load_public_key_pem(std::string kid, alg a, std::string_view pem, key& out,
   detail::pkey_ptr pkey = decode_public_pem(pem, error);
   if (!pkey) return false;
   if (!detail::check_key_for_alg(pkey.get(), a, error)) return false;
-  out = key{std::move(kid), a, {}, std::move(pkey)};
+  auto verifier = detail::verify_template(pkey.get(), a);
+  out = key{std::move(kid), a, {}, std::move(pkey), nullptr, std::move(verifier)};
   return true;
 }
 

@@ -7,6 +7,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 
 namespace jwtgate::jose::detail {
 namespace {
@@ -61,6 +62,30 @@ std::shared_ptr<evp_mac_ctx_st> keyed_hmac(alg a, std::string_view secret) {
   };
   if (!ctx || EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(secret.data()), secret.size(), params) != 1)
     return {};
+  return ctx;
+}
+
+bool init_digest_verify(EVP_MD_CTX* ctx, EVP_PKEY* key, alg a) {
+  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+  const EVP_MD* md = digest_for(a);
+  if (EVP_DigestVerifyInit(ctx, &pctx, md, nullptr, key) != 1) return false;
+  if (family(a) == alg_family::rsa_pss) {
+    // RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash output.
+    return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+           EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) == 1 &&
+           EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1;
+  }
+  if (family(a) == alg_family::rsa_pkcs1) return EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+  return true;
+}
+
+std::shared_ptr<evp_md_ctx_st> verify_template(EVP_PKEY* key, alg a) {
+  if (key == nullptr || family(a) == alg_family::eddsa || family(a) == alg_family::hmac) return {};
+  std::shared_ptr<evp_md_ctx_st> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || !init_digest_verify(ctx.get(), key, a)) {
+    ERR_clear_error();
+    return {};
+  }
   return ctx;
 }
 

@@ -36,6 +36,14 @@ const EVP_MD* digest_for(alg a) noexcept;
 // (EVP_MAC_CTX_dup); empty on failure.
 std::shared_ptr<evp_mac_ctx_st> keyed_hmac(alg a, std::string_view secret);
 
+// A digest-verify context for `a` with `key` and its padding already set up
+// (RSA and ECDSA; nullptr for Ed25519, whose one-shot verify keeps no
+// digest state). Never modified after construction: threads copy it.
+std::shared_ptr<evp_md_ctx_st> verify_template(EVP_PKEY* key, alg a);
+
+// Prepares `ctx` (fresh) for a digest verification with `key` under `a`.
+bool init_digest_verify(EVP_MD_CTX* ctx, EVP_PKEY* key, alg a);
+
 // Hash output size: 32, 48 or 64 bytes (0 for EdDSA).
 std::size_t hash_size(alg a) noexcept;
 

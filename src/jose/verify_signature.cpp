@@ -35,21 +35,17 @@ bool verify_hmac(const key& k, alg a, std::string_view input, std::string_view s
 }
 
 // EVP_DigestVerify for RSA (both paddings), ECDSA (DER) and Ed25519 (md = nullptr).
-bool digest_verify(EVP_PKEY* pkey, alg a, std::string_view input, const unsigned char* sig, std::size_t sig_len) {
+bool digest_verify(const key& k, alg a, std::string_view input, const unsigned char* sig, std::size_t sig_len) {
   md_ctx_ptr ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
-  EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
-  const EVP_MD* md = detail::digest_for(a);
-  if (EVP_DigestVerifyInit(ctx.get(), &pctx, md, nullptr, pkey) != 1) return false;
-  if (family(a) == alg_family::rsa_pss) {
-    // RFC 7518 3.5: MGF1 with the same hash, salt as long as the hash output.
-    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1)
-      return false;
-  } else if (family(a) == alg_family::rsa_pkcs1) {
-    if (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1) return false;
+  if (k.verifier) {
+    if (EVP_MD_CTX_copy_ex(ctx.get(), k.verifier.get()) != 1) return false;
+  } else if (!detail::init_digest_verify(ctx.get(), k.public_key.get(), a)) {
+    return false;
   }
+  // This context is used once: the final step may consume it instead of
+  // duplicating it first.
+  EVP_MD_CTX_set_flags(ctx.get(), EVP_MD_CTX_FLAG_FINALISE);
   return EVP_DigestVerify(ctx.get(), sig, sig_len, bytes(input), input.size()) == 1;
 }
 
@@ -60,14 +56,14 @@ bool verify_with(const key& k, alg a, std::string_view input, std::string_view s
     case alg_family::rsa_pkcs1:
     case alg_family::rsa_pss:
     case alg_family::eddsa:
-      return k.public_key && digest_verify(k.public_key.get(), a, input, bytes(signature), signature.size());
+      return k.public_key && digest_verify(k, a, input, bytes(signature), signature.size());
     case alg_family::ecdsa: {
       // JWA fixes the signature to R || S of the curve's size: DER or any other
       // length is refused before it can reach a lenient decoder.
       if (!k.public_key || signature.size() != 2 * detail::ecdsa_component_size(a)) return false;
       unsigned char der[detail::max_ecdsa_der_size];
       const std::size_t der_len = detail::ecdsa_raw_to_der(signature, der);
-      return der_len != 0 && digest_verify(k.public_key.get(), a, input, der, der_len);
+      return der_len != 0 && digest_verify(k, a, input, der, der_len);
     }
   }
   return false;

@@ -14,6 +14,7 @@
 
 struct evp_pkey_st;     // OpenSSL's EVP_PKEY, kept out of this header
 struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX
+struct evp_md_ctx_st;   // OpenSSL's EVP_MD_CTX
 
 namespace jwtgate::jose {
 
@@ -28,6 +29,10 @@ struct key {
   // Never modified after construction, so threads may share it. When empty,
   // verification falls back to a one-shot HMAC over `secret`.
   std::shared_ptr<evp_mac_ctx_st> hmac{};
+  // RSA and ECDSA keys: a verify context set up once (algorithm fetch, key
+  // and padding), copied per verification in the same way. When empty,
+  // verification sets one up each time.
+  std::shared_ptr<evp_md_ctx_st> verifier{};
 };
 
 class key_set {
