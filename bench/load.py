@@ -10,8 +10,10 @@ small 200:
 Each auth peer is first checked to answer 200 to a valid token and 401 to a
 forged one. Then wrk runs for each peer, algorithm and proxy thread count, in
 several rounds whose order alternates, and the medians are reported with the
-ratios jwtgate/haproxy and jwtgate/nginx-proxy. Last, jwtgate's RSS at idle
-and with 10,000 idle keep-alive connections.
+ratios jwtgate/haproxy and jwtgate/nginx-proxy, and each proxy's own CPU time
+per request (steadier than rates on a machine whose cores the client and the
+upstream share). Last, jwtgate's RSS at idle and with 10,000 idle keep-alive
+connections.
 """
 
 import json
@@ -233,13 +235,38 @@ def jwtgate(d, port, upstream, threads, cache):
     return start([JWTGATE, "serve", "-c", path], port)
 
 
-def wrk(port, token):
+CLOCK_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid):
+    """User + system CPU ticks of a process (all its threads) and of its direct
+    children (nginx workers under a master)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # fields[1] is the parent pid; utime and stime are fields 14 and 15 of stat.
+        if int(entry) == pid or int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def wrk(port, token, pid):
+    """requests/s, p50 ms, p99 ms, and the peer's CPU time per request in µs."""
+    before = cpu_ticks(pid)
     args = ["wrk", "-t1", "-c%d" % CONNECTIONS, "-d%ds" % DURATION, "--latency"]
     if token:
         args += ["-H", "Authorization: Bearer " + token]
     out = subprocess.run(args + ["http://%s:%d/bench" % (HOST, port)], capture_output=True,
                          text=True, timeout=DURATION + 30).stdout
+    used = cpu_ticks(pid) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
         raise RuntimeError("wrk saw %s non-2xx answers on port %d" % (non2xx.group(1), port))
@@ -248,7 +275,7 @@ def wrk(port, token):
         m = re.search(r"\s%s%%\s+([\d.]+)(us|ms|s)\b" % p, out)
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 1e-3, "ms": 1.0, "s": 1000.0}[unit]
-    return rps, pct(50), pct(99)
+    return rps, pct(50), pct(99), used * 1e6 / CLOCK_TICK / max(requests, 1)
 
 
 def rss_kib(pid):
@@ -325,6 +352,7 @@ server { listen %s:%d; location / { proxy_pass http://up; proxy_http_version 1.1
                 jwtgate(d, ports["jwtgate"], up_port, threads, 10000),
                 jwtgate(d, ports["jwtgate-nc"], up_port, threads, 0),
             ]
+            pids = dict(zip(("nginx-proxy", "haproxy", "jwtgate", "jwtgate-nc"), (p.pid for p in procs)))
             for peer in ("haproxy", "jwtgate", "jwtgate-nc"):
                 for alg in ALGS:
                     ok, bad, none = (http_status(ports[peer], tokens[alg]),
@@ -338,30 +366,32 @@ server { listen %s:%d; location / { proxy_pass http://up; proxy_http_version 1.1
             for r in range(ROUNDS):
                 order = runs if r % 2 == 0 else list(reversed(runs))
                 for peer, alg in order:
-                    res = wrk(ports[peer], tokens[alg] if alg else None)
+                    res = wrk(ports[peer], tokens[alg] if alg else None, pids[peer])
                     results.setdefault((peer, alg or "-", threads), []).append(res)
-                    print("  round %d %-11s %-5s t=%d  %9.0f req/s  p50 %.3f ms  p99 %.3f ms"
+                    print("  round %d %-11s %-5s t=%d  %9.0f req/s  p50 %.3f ms  p99 %.3f ms  %.1f us CPU/req"
                           % (r + 1, peer, alg or "-", threads, *res), flush=True)
             for p in procs:
                 stop(p)
 
         print()
         print("Medians of %d rounds, wrk -t1 -c%d -d%ds, proxy threads as shown (2 cores shared "
-              "by wrk, proxy and upstream):" % (ROUNDS, CONNECTIONS, DURATION))
+              "by wrk, proxy and upstream). CPU/req: the proxy's own CPU time (user + system, "
+              "all threads) per request:" % (ROUNDS, CONNECTIONS, DURATION))
         print()
-        print("| threads | alg | peer | req/s | p50 ms | p99 ms | jwtgate/haproxy | jwtgate/nginx-proxy |")
-        print("|---|---|---|---|---|---|---|---|")
-        med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
+        print("| threads | alg | peer | req/s | p50 ms | p99 ms | CPU µs/req | jwtgate/haproxy req/s "
+              "| jwtgate/nginx-proxy req/s | haproxy/jwtgate CPU |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        med = {k: tuple(statistics.median(x[i] for x in v) for i in range(4)) for k, v in results.items()}
         for threads in THREADS:
             floor = med[("nginx-proxy", "-", threads)]
-            print("| %d | - | nginx-proxy | %.0f | %.3f | %.3f | | |" % (threads, *floor))
+            print("| %d | - | nginx-proxy | %.0f | %.3f | %.3f | %.1f | | | |" % (threads, *floor))
             for alg in ALGS:
                 ha = med[("haproxy", alg, threads)]
-                print("| %d | %s | haproxy | %.0f | %.3f | %.3f | | |" % (threads, alg, *ha))
+                print("| %d | %s | haproxy | %.0f | %.3f | %.3f | %.1f | | | |" % (threads, alg, *ha))
                 for peer in ("jwtgate", "jwtgate-nc"):
                     jg = med[(peer, alg, threads)]
-                    print("| %d | %s | %s | %.0f | %.3f | %.3f | %.2f | %.2f |"
-                          % (threads, alg, peer, *jg, jg[0] / ha[0], jg[0] / floor[0]))
+                    print("| %d | %s | %s | %.0f | %.3f | %.3f | %.1f | %.2f | %.2f | %.2f |"
+                          % (threads, alg, peer, *jg, jg[0] / ha[0], jg[0] / floor[0], ha[3] / jg[3]))
         idle, loaded, n, _ = idle_connections(d, up_port, tokens["HS256"])
         print()
         print("jwtgate RSS: %.1f MiB at idle, %.1f MiB with %d idle connections open"
