@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Runs the JOSE fuzz target for SECONDS on a scratch copy of the seed corpus.
+# Runs the fuzz targets on scratch copies of their seed corpora: fuzz_jose
+# (the JOSE core) for SECONDS, fuzz_http (the proxy's HTTP head parsing) for
+# half as long.
 # usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]
 # Exits non-zero when libFuzzer finds a crash, a leak or a sanitizer report;
 # the reproducer is kept in BUILD_DIR/fuzz-artifacts/.
@@ -8,27 +10,33 @@ set -euo pipefail
 build_dir=${1:?usage: run.sh BUILD_DIR [SECONDS]}
 seconds=${2:-60}
 here=$(cd "$(dirname "$0")" && pwd)
-target="$build_dir/tests/fuzz/fuzz_jose"
-[ -x "$target" ] || { echo "fuzz: $target not built" >&2; exit 1; }
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/jwtgate-fuzz.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-cp -r "$here/corpus" "$work/corpus"
 artifacts="$(cd "$build_dir" && pwd)/fuzz-artifacts"
 mkdir -p "$artifacts"
+work=$(mktemp -d "${TMPDIR:-/tmp}/jwtgate-fuzz.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 
-echo "fuzz: fuzz_jose for ${seconds}s on $(ls "$work/corpus" | wc -l) seeds"
-set +e
-"$target" "$work/corpus" \
-  -max_total_time="$seconds" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
-  -print_final_stats=1 -artifact_prefix="$artifacts/" 2>"$work/log"
-status=$?
-set -e
-grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" \
-  "$work/log" || true
-if [ $status -ne 0 ]; then
-  tail -n 60 "$work/log" >&2
-  echo "fuzz: FAILED (exit $status); reproducer in $artifacts" >&2
-  exit $status
-fi
+# run_target NAME CORPUS_DIR SECONDS
+run_target() {
+  local name=$1 corpus=$2 secs=$3
+  local target="$build_dir/tests/fuzz/$name"
+  [ -x "$target" ] || { echo "fuzz: $target not built" >&2; exit 1; }
+  cp -r "$corpus" "$work/$name-corpus"
+  echo "fuzz: $name for ${secs}s on $(ls "$work/$name-corpus" | wc -l) seeds"
+  set +e
+  "$target" "$work/$name-corpus" \
+    -max_total_time="$secs" -max_len=20000 -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$artifacts/" 2>"$work/$name.log"
+  local status=$?
+  set -e
+  grep -E "^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|stat::new_units_added|stat::peak_rss_mb)" \
+    "$work/$name.log" || true
+  if [ $status -ne 0 ]; then
+    tail -n 60 "$work/$name.log" >&2
+    echo "fuzz: $name FAILED (exit $status); reproducer in $artifacts" >&2
+    exit $status
+  fi
+}
+
+run_target fuzz_jose "$here/corpus" "$seconds"
+run_target fuzz_http "$here/corpus_http" $(( (seconds + 1) / 2 ))
 echo "fuzz: ok"
