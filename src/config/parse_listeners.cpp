@@ -56,7 +56,7 @@ void parse_server(const yaml::field_value& v, const parse_context& ctx, server_c
     if (value.count() == 0) return d.error(f.where, f.path + ": must be greater than zero");
     target = value;
   };
-  const std::array<yaml::field, 9> fields{{
+  const std::array<yaml::field, 10> fields{{
       {"threads", [&](const yaml::field_value& f) { yaml::read_count(f, d, 1024, out.threads); }},
       {"max_header_bytes",
        [&](const yaml::field_value& f) {
@@ -83,6 +83,7 @@ void parse_server(const yaml::field_value& v, const parse_context& ctx, server_c
          out.access_log = (value == "stdout" || value == "off") ? value : ctx.resolve(value);
        }},
       {"token_cache_entries", [&](const yaml::field_value& f) { yaml::read_count(f, d, 10'000'000, out.token_cache_entries); }},
+      {"cpu_affinity", [&](const yaml::field_value& f) { yaml::read_bool(f, d, out.cpu_affinity); }},
   }};
   yaml::read_fields(v, fields, d);
 }

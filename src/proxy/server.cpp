@@ -1,8 +1,11 @@
 #include "jwtgate/proxy/server.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -53,9 +56,42 @@ std::string listener_changes(const config::config& a, const config::config& b) {
            (a.admin && (a.admin->address != b.admin->address || a.admin->port != b.admin->port)),
        "admin listener");
   note(a.server.threads != b.server.threads, "server.threads");
+  note(a.server.cpu_affinity != b.server.cpu_affinity, "server.cpu_affinity");
   note(a.server.access_log != b.server.access_log, "server.access_log");
   note(a.server.max_connections != b.server.max_connections, "server.max_connections");
   return what;
+}
+
+// The CPUs this process may run on, in order (a container's cpuset, taskset).
+std::vector<int> allowed_cpus() {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+// server.cpu_affinity: loop k runs on the k-th allowed CPU. A loop that the
+// scheduler moves off its core, or leaves waiting behind another thread on
+// the same core, adds a scheduler tick (milliseconds) to the requests it holds.
+void pin_loops(std::vector<std::thread>& threads) {
+  auto cpus = allowed_cpus();
+  if (cpus.size() < threads.size()) {
+    spdlog::warn("server.cpu_affinity: {} event loops but {} usable CPUs; the loops are not pinned", threads.size(),
+                 cpus.size());
+    return;
+  }
+  for (std::size_t k = 0; k < threads.size(); ++k) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpus[k], &set);
+    if (int err = pthread_setaffinity_np(threads[k].native_handle(), sizeof set, &set); err != 0)
+      spdlog::warn("server.cpu_affinity: cannot pin event loop {} to CPU {}: {}", k, cpus[k], std::strerror(err));
+    else
+      spdlog::info("event loop {} pinned to CPU {}", k, cpus[k]);
+  }
 }
 
 }  // namespace
@@ -364,6 +400,7 @@ int server::run() {
     i.sweep(*i.listeners[k]);
     threads.emplace_back([loop = i.loops[k].get()] { loop->ioc.run(); });
   }
+  if (i.current->source.server.cpu_affinity) pin_loops(threads);
   const char* scheme = i.shared.listener_tls ? " (https)" : "";
   spdlog::info("listening on {}:{}{}", i.address, i.bound_port, scheme);
   if (i.admin) {

@@ -2,6 +2,7 @@
 (good and broken files), SIGTERM/SIGINT drain."""
 
 import copy
+import os
 import re
 import signal
 import socket
@@ -134,6 +135,48 @@ class ReloadKeyChangeTest(GatewayTestCase):
         resp = gw.get("/api/x", token=old_token)
         self.assertAuthError(resp, 401, "invalid_token", "bad_signature")
         self.assertEqual(app.hit_count(), before)
+
+
+class CpuAffinityTest(GatewayTestCase):
+    """server.cpu_affinity pins event loop k to the k-th CPU the process may use,
+    and refuses (with a warning, still serving) when there are more loops than CPUs."""
+
+    def start(self, threads):
+        app = EchoUpstream()
+        self.addCleanup(app.close)
+        routes = [{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}]
+        return start_gateway(self, gateway_config({"app": app.url}, routes,
+                                                  server={"threads": threads, "cpu_affinity": True}))
+
+    def loop_cpu_lists(self, gw):
+        """Cpus_allowed_list of every thread of the gateway."""
+        lists = []
+        for tid in os.listdir("/proc/%d/task" % gw.proc.pid):
+            with open("/proc/%d/task/%s/status" % (gw.proc.pid, tid)) as f:
+                for line in f:
+                    if line.startswith("Cpus_allowed_list:"):
+                        lists.append(line.split()[1])
+        return lists
+
+    def test_one_loop_is_pinned_to_the_first_allowed_cpu(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        gw = self.start(1)
+        self.assertEqual(gw.get("/x").status, 200)
+        deadline = time.monotonic() + 5
+        while "pinned to CPU" not in gw.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("event loop 0 pinned to CPU %d" % allowed[0], gw.stderr_text())
+        self.assertIn(str(allowed[0]), self.loop_cpu_lists(gw),
+                      "one thread runs on the first allowed CPU only")
+
+    def test_more_loops_than_cpus_are_left_unpinned(self):
+        gw = self.start(len(os.sched_getaffinity(0)) + 1)
+        self.assertEqual(gw.get("/x").status, 200)
+        deadline = time.monotonic() + 5
+        while "are not pinned" not in gw.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("the loops are not pinned", gw.stderr_text())
+        self.assertNotIn("pinned to CPU", gw.stderr_text())
 
 
 class ProxyDrainTest(GatewayTestCase):

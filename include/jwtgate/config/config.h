@@ -50,6 +50,7 @@ struct server_config {
   std::size_t max_connections = 10000;
   std::string access_log = "stdout";  // stdout | off | file path
   std::size_t token_cache_entries = 10000;  // per event loop; 0 disables the cache
+  bool cpu_affinity = false;  // pin event loop i to the i-th CPU the process may use
 };
 
 struct upstream_tls {

@@ -28,6 +28,8 @@ TEST(Defaults, ListenAdminServer) {
   EXPECT_EQ(c.server.drain_timeout, std::chrono::seconds(15));
   EXPECT_EQ(c.server.max_connections, 10000u);
   EXPECT_EQ(c.server.access_log, "stdout");
+  EXPECT_EQ(c.server.token_cache_entries, 10000u);
+  EXPECT_FALSE(c.server.cpu_affinity);
   EXPECT_FALSE(c.forward_auth);
 }
 
@@ -117,6 +119,8 @@ server:
   drain_timeout: 0
   max_connections: 50
   access_log: logs/access.jsonl
+  token_cache_entries: 0
+  cpu_affinity: true
 upstreams:
   app: {url: 'http://[::1]:8081', connect_timeout: 1, timeout: 1h30m, max_idle_connections: 0}
 routes:
@@ -134,6 +138,8 @@ routes:
   EXPECT_EQ(c.server.drain_timeout, duration(0));
   EXPECT_EQ(c.server.max_connections, 50u);
   EXPECT_EQ(c.server.access_log, fixture_config_dir() + "/logs/access.jsonl");
+  EXPECT_EQ(c.server.token_cache_entries, 0u);
+  EXPECT_TRUE(c.server.cpu_affinity);
   EXPECT_EQ(c.upstreams[0].host, "::1");
   EXPECT_EQ(c.upstreams[0].port, 8081);
   EXPECT_EQ(c.upstreams[0].connect_timeout, std::chrono::seconds(1));
