@@ -35,7 +35,10 @@ DURATION = int(os.environ.get("DURATION", "5"))
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "32"))
 THREADS = [int(t) for t in os.environ.get("THREADS", "1,2").split(",")]
-ALGS = ["HS256", "RS256", "ES256"]
+ALGS = os.environ.get("ALGS", "HS256,RS256,ES256").split(",")
+# PIN=1: every proxy pins its threads to CPUs (nginx worker_cpu_affinity auto,
+# HAProxy cpu-map, jwtgate server.cpu_affinity), for a tuned comparison.
+PIN = os.environ.get("PIN", "0") == "1"
 IDLE_CONNECTIONS = int(os.environ.get("IDLE_CONNECTIONS", "10000"))
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 JWTGATE = os.environ.get("JWTGATE_BINARY", os.path.join(ROOT, "build", "jwtgate"))
@@ -157,9 +160,11 @@ http {
 """
 
 
-def nginx(d, name, port, body, workers=1):
+def nginx(d, name, port, body, workers=1, pin=False):
     conf = os.path.join(d, name + ".conf")
     text = NGINX_COMMON % {"d": d, "name": name, "body": body}
+    if pin:
+        text = text.replace("worker_processes 1;", "worker_processes 1;\nworker_cpu_affinity auto;")
     if workers != 1:
         # A master process is needed for several workers.
         text = text.replace("master_process off;", "").replace(
@@ -176,6 +181,7 @@ def haproxy(d, port, upstream, threads):
 global
   nbthread %(threads)d
   maxconn 4096
+%(pin)s
 defaults
   mode http
   timeout connect 5s
@@ -198,7 +204,8 @@ frontend fe
 backend be
   http-reuse always
   server up %(host)s:%(upstream)d maxconn 1000
-""" % {"threads": threads, "host": HOST, "port": port, "upstream": upstream, "secret": SECRET, "d": d})
+""" % {"threads": threads, "host": HOST, "port": port, "upstream": upstream, "secret": SECRET, "d": d,
+       "pin": "  cpu-map auto:1/1-%d 0-%d" % (threads, threads - 1) if PIN else ""})
     return start(["haproxy", "-f", conf, "-db"], port)
 
 
@@ -212,6 +219,7 @@ server:
   access_log: "off"
   token_cache_entries: %(cache)d
   max_connections: 20000
+  cpu_affinity: %(pin)s
 upstreams:
   up: {url: "http://%(host)s:%(upstream)d", max_idle_connections: 256}
 providers:
@@ -226,7 +234,7 @@ providers:
 routes:
   - {name: bench, path_prefix: /, upstream: up, auth: {providers: [bench]}}
 """ % {"host": HOST, "port": port, "threads": threads, "cache": cache, "upstream": upstream,
-       "issuer": ISSUER, "d": d})
+       "issuer": ISSUER, "d": d, "pin": "true" if PIN else "false"})
     return path
 
 
@@ -347,7 +355,7 @@ def main():
 upstream up { server %s:%d; keepalive 256; }
 server { listen %s:%d; location / { proxy_pass http://up; proxy_http_version 1.1;
          proxy_set_header Connection ""; } }""" % (HOST, up_port, HOST, ports["nginx-proxy"]),
-                      workers=threads),
+                      workers=threads, pin=PIN),
                 haproxy(d, ports["haproxy"], up_port, threads),
                 jwtgate(d, ports["jwtgate"], up_port, threads, 10000),
                 jwtgate(d, ports["jwtgate-nc"], up_port, threads, 0),
@@ -375,8 +383,9 @@ server { listen %s:%d; location / { proxy_pass http://up; proxy_http_version 1.1
 
         print()
         print("Medians of %d rounds, wrk -t1 -c%d -d%ds, proxy threads as shown (2 cores shared "
-              "by wrk, proxy and upstream). CPU/req: the proxy's own CPU time (user + system, "
-              "all threads) per request:" % (ROUNDS, CONNECTIONS, DURATION))
+              "by wrk, proxy and upstream)%s. CPU/req: the proxy's own CPU time (user + system, "
+              "all threads) per request:" % (ROUNDS, CONNECTIONS, DURATION,
+                                             ", every proxy's threads pinned to CPUs" if PIN else ""))
         print()
         print("| threads | alg | peer | req/s | p50 ms | p99 ms | CPU µs/req | jwtgate/haproxy req/s "
               "| jwtgate/nginx-proxy req/s | haproxy/jwtgate CPU |")
