@@ -128,6 +128,7 @@ void client_session::wait_for_request() {
   // wait, while a read on a socket known to be empty just queues.)
   parser_.reset();
   loop_.give_read_buffer(buffer_);
+  release_large_heads();
   idle_ = true;
   wait_on_client(loop_.snap->source.server.idle_timeout);
   stream_.async_read_some(asio::buffer(idle_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
@@ -137,6 +138,20 @@ void client_session::wait_for_request() {
     self->buffer_.commit(asio::buffer_copy(self->buffer_.prepare(n), asio::buffer(self->idle_buf_.data(), n)));
     self->read_head();
   });
+}
+
+// The head stores keep their capacity between requests (no allocation per
+// request), but not beyond a typical head: a client or upstream that once sent
+// a large one must not make every idle connection hold that much.
+void client_session::release_large_heads() {
+  constexpr std::size_t keep = 4096;
+  auto release = [](std::string& s) {
+    if (s.capacity() > keep) std::string().swap(s);
+  };
+  release(up_head_);
+  release(res_head_);
+  req_in_.release_if_larger(keep);
+  res_in_.release_if_larger(keep);
 }
 
 void client_session::read_head() {

@@ -44,6 +44,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   // Reading a request head.
   void wait_for_request();
+  void release_large_heads();
   void read_head();
   void on_head(error_code ec);
   void handle_request();

@@ -30,6 +30,15 @@ class flat_head {
   }
 
   // The start line's strings, stored ahead of the fields.
+  // Gives memory back when this head needed more than `bytes` of storage, so a
+  // connection that once carried a large head does not keep it while idle.
+  void release_if_larger(std::size_t bytes) {
+    if (storage_.capacity() > bytes) std::string().swap(storage_);
+    if (entries_.capacity() * sizeof(entry) > bytes) std::vector<entry>().swap(entries_);
+  }
+
+  std::size_t capacity_bytes() const noexcept { return storage_.capacity() + entries_.capacity() * sizeof(entry); }
+
   void set_reason(std::string_view reason) { set_start(reason, {}); }
   void set_request_line(int method_id, std::string_view method_string, std::string_view target) {
     method = method_id;

@@ -27,6 +27,23 @@ TEST(FlatHead, KeepsNamesValuesAndReasonAcrossGrowth) {
   EXPECT_EQ(h.reason(), "");
 }
 
+TEST(FlatHead, GivesBackStorageOnlyAfterALargeHead) {
+  flat_head h;
+  h.add(0, "X-Small", "v");
+  const auto small = h.capacity_bytes();
+  h.release_if_larger(4096);
+  EXPECT_EQ(h.capacity_bytes(), small) << "a small head's storage is kept for reuse";
+  ASSERT_EQ(h.entries().size(), 1u);
+  h.clear();
+  h.add(0, "X-Large", std::string(64 * 1024, 'v'));
+  EXPECT_GT(h.capacity_bytes(), 64u * 1024);
+  h.clear();
+  h.release_if_larger(4096);
+  EXPECT_LE(h.capacity_bytes(), 4096u) << "a large head's storage is given back";
+  h.add(0, "X-Next", "w");
+  EXPECT_EQ(h.value(h.entries()[0]), "w");
+}
+
 TEST(FlatHead, JoinsRepeatedFieldsOnlyWhenRepeated) {
   flat_head h;
   constexpr int connection = static_cast<int>(http::field::connection);
