@@ -10,6 +10,30 @@ from harness import (LOCALHOST, GatewayTestCase, HttpConn, _RawServer, gateway_c
                      start_gateway)
 
 
+def read_request(conn, pending):
+    """Reads one request with a Content-Length (or no) body from `conn`, starting
+    with the bytes in `pending`. Returns (method, target, rest) or None when the
+    peer closed first."""
+    while b"\r\n\r\n" not in pending:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        pending += chunk
+    head, _, pending = pending.partition(b"\r\n\r\n")
+    method, target = head.decode("latin-1").split(" ")[:2]
+    length = 0
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value.strip())
+    while len(pending) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return None
+        pending += chunk
+    return method, target, pending[length:]
+
+
 class DropsSecondRequest(_RawServer):
     """Answers the first request of each connection with keep-alive, then reads the
     next request on that connection and closes without a word: the race a pooled
@@ -26,24 +50,10 @@ class DropsSecondRequest(_RawServer):
             number = self.connections
         pending = b""
         for served in range(2):
-            while b"\r\n\r\n" not in pending:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            head, _, pending = pending.partition(b"\r\n\r\n")
-            method, target = head.decode("latin-1").split(" ")[:2]
-            length = 0
-            for line in head.decode("latin-1").split("\r\n")[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            while len(pending) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            pending = pending[length:]
+            request = read_request(conn, pending)
+            if request is None:
+                return
+            method, target, pending = request
             with self.lock:
                 self.hits += 1
                 self.seen.append((number, method, target))
@@ -99,23 +109,8 @@ class ClosesWhenIdle(_RawServer):
     def serve(self, conn):
         with self.lock:
             self.connections += 1
-        pending = b""
-        while b"\r\n\r\n" not in pending:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            pending += chunk
-        head = pending.partition(b"\r\n\r\n")[0].decode("latin-1")
-        length = 0
-        for line in head.split("\r\n")[1:]:
-            name, _, value = line.partition(":")
-            if name.strip().lower() == "content-length":
-                length = int(value.strip())
-        while len(pending.partition(b"\r\n\r\n")[2]) < length:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            pending += chunk
+        if read_request(conn, b"") is None:
+            return
         with self.lock:
             self.hits += 1
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
