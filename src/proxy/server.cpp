@@ -363,7 +363,13 @@ std::unique_ptr<server> server::create(std::shared_ptr<const config::snapshot> s
   }
   i->keys = std::make_unique<keys::key_manager>(i->control);
   i->keys->adopt(i->current);
-  unsigned threads = cfg.server.threads ? cfg.server.threads : std::max(1u, std::thread::hardware_concurrency());
+  // 0: one loop per CPU this process may use (a container's cpuset, taskset),
+  // not per CPU of the machine.
+  unsigned threads = cfg.server.threads;
+  if (threads == 0) {
+    auto usable = allowed_cpus().size();
+    threads = usable != 0 ? static_cast<unsigned>(usable) : std::max(1u, std::thread::hardware_concurrency());
+  }
   for (unsigned t = 0; t < threads; ++t) i->loops.push_back(std::make_unique<loop_context>(i->shared, i->current));
   if (!i->bind(error)) return nullptr;
   if (cfg.admin) {

@@ -169,6 +169,20 @@ class CpuAffinityTest(GatewayTestCase):
         self.assertIn(str(allowed[0]), self.loop_cpu_lists(gw),
                       "one thread runs on the first allowed CPU only")
 
+    def test_threads_zero_counts_the_allowed_cpus_only(self):
+        allowed = sorted(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {allowed[-1]})  # the gateway inherits this set
+        try:
+            gw = self.start(0)
+        finally:
+            os.sched_setaffinity(0, set(allowed))
+        self.assertEqual(gw.get("/x").status, 200)
+        deadline = time.monotonic() + 5
+        while "pinned to CPU" not in gw.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn("event loop 0 pinned to CPU %d" % allowed[-1], gw.stderr_text())
+        self.assertNotIn("event loop 1", gw.stderr_text(), "one usable CPU, one event loop")
+
     def test_more_loops_than_cpus_are_left_unpinned(self):
         gw = self.start(len(os.sched_getaffinity(0)) + 1)
         self.assertEqual(gw.get("/x").status, 200)
