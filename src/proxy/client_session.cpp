@@ -26,6 +26,8 @@ namespace {
 constexpr std::size_t relay_buffer_size = loop_context::relay_buffer_size;
 // Up to this many body bytes sent together with the head are copied after it.
 constexpr std::size_t small_body_bytes = 4096;
+// The largest TLS record's payload: smaller gather writes go out as one record.
+constexpr std::size_t tls_record_bytes = 16 * 1024;
 constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_linger_bytes = 1024 * 1024;
 constexpr auto linger_time = std::chrono::seconds(2);
@@ -150,6 +152,8 @@ void client_session::release_large_heads() {
   };
   release(up_head_);
   release(res_head_);
+  release(up_out_.flat);
+  release(res_out_.flat);
   req_in_.release_if_larger(keep);
   res_in_.release_if_larger(keep);
 }
@@ -490,6 +494,8 @@ void client_session::write_gather(connection_stream& to, gather& g, Handler&& do
       if (ec || n == g.total()) return done(ec, n);
     }
     g.consume(n);
+  } else if (g.count > 1 && g.total() <= tls_record_bytes) {
+    g.coalesce();  // one TLS record instead of one per piece
   }
   asio::async_write(to, g.buffers(), std::forward<Handler>(done));
 }

@@ -148,6 +148,15 @@ class client_session : public std::enable_shared_from_this<client_session> {
       for (std::size_t i = 0; i < count; ++i) n += parts[i].size();
       return n;
     }
+    // Copies the pieces into one buffer (`flat`, capacity kept): a TLS stream
+    // writes one record per buffer it is given.
+    void coalesce() {
+      flat.clear();
+      for (std::size_t i = 0; i < count; ++i) flat.append(static_cast<const char*>(parts[i].data()), parts[i].size());
+      parts[0] = boost::asio::const_buffer(flat.data(), flat.size());
+      count = 1;
+    }
+    std::string flat;
     // Drops the first n bytes (a partial write).
     void consume(std::size_t n) noexcept {
       std::size_t first = 0;
