@@ -15,16 +15,14 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
-#include "jwtgate/auth/decision.h"
 #include "connection_stream.h"
+#include "head_parser.h"
+#include "jwtgate/auth/decision.h"
 #include "jwtgate/proxy/head_writer.h"
 #include "loop.h"
-#include "head_parser.h"
 
 namespace jwtgate::proxy {
 
