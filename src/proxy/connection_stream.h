@@ -13,12 +13,13 @@
 
 #include <chrono>
 #include <utility>
-#include <variant>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
+
+#include "jwtgate/net/plain_or_tls.h"
 
 namespace jwtgate::proxy {
 
@@ -32,28 +33,28 @@ inline std::chrono::steady_clock::time_point coarse_now() noexcept {
                                                                       std::chrono::nanoseconds(ts.tv_nsec)));
 }
 
-class connection_stream {
+// A TCP socket on the loop's own executor type: no type-erased executor
+// copies per operation.
+using loop_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
+class connection_stream : public net::plain_or_tls<loop_socket, boost::asio::ssl::stream<loop_socket>> {
  public:
-  // The loop's own executor type: no type-erased executor copies per operation.
   using executor_type = boost::asio::io_context::executor_type;
-  using socket_type = boost::asio::basic_stream_socket<boost::asio::ip::tcp, executor_type>;
-  using tls_type = boost::asio::ssl::stream<socket_type>;
+  using socket_type = loop_socket;
   using time_point = std::chrono::steady_clock::time_point;
 
   // Non-blocking for the owner too: a direct write_some must never block the loop.
-  explicit connection_stream(socket_type s) : v_(std::in_place_index<0>, std::move(s)) { make_non_blocking(); }
-  connection_stream(socket_type s, boost::asio::ssl::context& ctx) : v_(std::in_place_index<1>, std::move(s), ctx) {
+  explicit connection_stream(socket_type s) : plain_or_tls(std::in_place_index<0>, std::move(s)) {
+    make_non_blocking();
+  }
+  connection_stream(socket_type s, boost::asio::ssl::context& ctx)
+      : plain_or_tls(std::in_place_index<1>, std::move(s), ctx) {
     make_non_blocking();
   }
 
   executor_type get_executor() noexcept { return socket().get_executor(); }
 
-  socket_type& socket() noexcept {
-    if (auto* t = std::get_if<1>(&v_)) return t->next_layer();
-    return std::get<0>(v_);
-  }
-  // The TLS layer, or nullptr for plain TCP.
-  tls_type* tls() noexcept { return std::get_if<1>(&v_); }
+  socket_type& socket() noexcept { return plain(); }
 
   template <class Rep, class Period>
   void expires_after(std::chrono::duration<Rep, Period> d) noexcept {
@@ -71,18 +72,6 @@ class connection_stream {
   }
   bool timed_out() const noexcept { return timed_out_; }
 
-  template <class MutableBuffers, class Handler>
-  void async_read_some(const MutableBuffers& b, Handler&& h) {
-    if (auto* t = std::get_if<1>(&v_)) t->async_read_some(b, std::forward<Handler>(h));
-    else std::get<0>(v_).async_read_some(b, std::forward<Handler>(h));
-  }
-
-  template <class ConstBuffers, class Handler>
-  void async_write_some(const ConstBuffers& b, Handler&& h) {
-    if (auto* t = std::get_if<1>(&v_)) t->async_write_some(b, std::forward<Handler>(h));
-    else std::get<0>(v_).async_write_some(b, std::forward<Handler>(h));
-  }
-
   // Closes the socket at once (no TLS close_notify): used on errors and drain.
   void close() noexcept {
     boost::system::error_code ec;
@@ -95,7 +84,6 @@ class connection_stream {
     socket().non_blocking(true, ec);
   }
 
-  std::variant<socket_type, tls_type> v_;
   time_point deadline_ = time_point::max();
   bool timed_out_ = false;
 };
