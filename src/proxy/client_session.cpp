@@ -184,6 +184,7 @@ void client_session::begin_request_state() {
   started_ = std::chrono::steady_clock::now();
   snap_ = loop_.snap;
   request_id_.clear();
+  host_ = {};
   log_path_.clear();
   decision_ = auth::decision{};
   auth_result_ = "none";
@@ -280,7 +281,8 @@ void client_session::handle_request() {
   auth::request_head head;
   head.method = req.method_string();
   head.target = req.target();
-  head.host = form == target_host::absolute ? authority : std::string_view(req[http::field::host]);
+  host_ = form == target_host::absolute ? authority : std::string_view(req[http::field::host]);
+  head.host = host_;
   head.headers = &view;
   auto now = static_cast<std::int64_t>(std::time(nullptr));
 
@@ -414,9 +416,7 @@ bool client_session::build_upstream_request() {
   // The host this request was routed by (see handle_request): an absolute-form
   // target's authority replaces the client's Host. An HTTP/1.0 client may send
   // no Host at all; the upstream, spoken to in HTTP/1.1, gets its own name.
-  std::string_view authority;
-  bool absolute = classify_target_host(in.target(), authority) == target_host::absolute;
-  std::string_view host = absolute ? authority : std::string_view(in[http::field::host]);
+  const std::string_view host = host_;
   if (!host.empty()) {
     append_field(out, "Host", host);
   } else {

@@ -111,6 +111,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   std::optional<request_head_parser> parser_;
   std::chrono::steady_clock::time_point started_;
   std::string request_id_;
+  std::string_view host_;  // the host this request was routed by (a view into req_in_)
   std::string log_path_;
   auth::decision decision_;
   std::string auth_result_;
