@@ -34,6 +34,16 @@ def read_request(conn, pending):
     return method, target, pending[length:]
 
 
+def gateway_in_front_of(case, upstream, **server):
+    """A one-loop gateway routing everything, unauthenticated, to `upstream`."""
+    case.addCleanup(upstream.close)
+    config = gateway_config(
+        upstreams={"app": upstream.url},
+        routes=[{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}],
+        server=dict({"threads": 1}, **server))
+    return start_gateway(case, config)
+
+
 class DropsSecondRequest(_RawServer):
     """Answers the first request of each connection with keep-alive, then reads the
     next request on that connection and closes without a word: the race a pooled
@@ -69,12 +79,7 @@ class DropsSecondRequest(_RawServer):
 class RetryOnClosedPooledConnection(GatewayTestCase):
     def setUp(self):
         self.up = DropsSecondRequest()
-        self.addCleanup(self.up.close)
-        config = gateway_config(
-            upstreams={"app": self.up.url},
-            routes=[{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}],
-            server={"threads": 1})
-        self.gw = start_gateway(self, config)
+        self.gw = gateway_in_front_of(self, self.up)
 
     def test_idempotent_request_is_retried_once_on_a_fresh_connection(self):
         with self.gw.connect() as conn:
@@ -124,12 +129,7 @@ class IdleUpstreamCloseIsNoticed(GatewayTestCase):
 
     def setUp(self):
         self.up = ClosesWhenIdle()
-        self.addCleanup(self.up.close)
-        config = gateway_config(
-            upstreams={"app": self.up.url},
-            routes=[{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}],
-            server={"threads": 1})
-        self.gw = start_gateway(self, config)
+        self.gw = gateway_in_front_of(self, self.up)
 
     def test_post_after_the_upstream_closed_the_idle_connection(self):
         for i in range(3):
@@ -148,12 +148,7 @@ class IdleUpstreamCloseIsNoticed(GatewayTestCase):
 class MaxConnections(GatewayTestCase):
     def setUp(self):
         self.up = DropsSecondRequest()
-        self.addCleanup(self.up.close)
-        config = gateway_config(
-            upstreams={"app": self.up.url},
-            routes=[{"name": "all", "path_prefix": "/", "upstream": "app", "auth": "none"}],
-            server={"threads": 1, "max_connections": 3, "header_timeout": "10s"})
-        self.gw = start_gateway(self, config)
+        self.gw = gateway_in_front_of(self, self.up, max_connections=3, header_timeout="10s")
 
     def connect_raw(self):
         s = socket.create_connection((LOCALHOST, self.gw.port), timeout=5)
