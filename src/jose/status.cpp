@@ -19,6 +19,9 @@ std::string_view to_string(status s) noexcept {
     case status::missing_claim: return "missing_claim";
     case status::claim_mismatch: return "claim_mismatch";
     case status::lifetime_exceeded: return "lifetime_exceeded";
+    case status::type_mismatch: return "type_mismatch";
+    case status::revoked: return "revoked";
+    case status::revocation_unavailable: return "revocation_unavailable";
     case status::insufficient_scope: return "insufficient_scope";
   }
   return "unknown";
@@ -41,6 +44,9 @@ std::string_view describe(status s) noexcept {
     case status::missing_claim: return "a required claim is missing";
     case status::claim_mismatch: return "a claim does not have an accepted value";
     case status::lifetime_exceeded: return "the token's lifetime exceeds the allowed maximum";
+    case status::type_mismatch: return "the token's type (typ) is not accepted";
+    case status::revoked: return "the token has been revoked";
+    case status::revocation_unavailable: return "the revocation list is unavailable";
     case status::insufficient_scope: return "the token lacks a required scope or claim for this route";
   }
   return "unknown failure";

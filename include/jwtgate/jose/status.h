@@ -32,6 +32,11 @@ enum class status : std::uint8_t {
   missing_claim,
   claim_mismatch,
   lifetime_exceeded,
+  type_mismatch,       // header `typ` not in the provider's `types` (RFC 9068)
+
+  // Has it been taken back? (SPEC section 8)
+  revoked,                 // a revocation entry matches the token
+  revocation_unavailable,  // on_store_error: deny while the revocation store is away
 
   // Is it enough for this route? (403, not 401)
   insufficient_scope,

@@ -18,6 +18,9 @@ TEST(Status, NamesAreTheSpecReasonCodes) {
   EXPECT_EQ(jwtgate::jose::to_string(status::missing_token), "missing_token");
   EXPECT_EQ(jwtgate::jose::to_string(status::keys_unavailable), "keys_unavailable");
   EXPECT_EQ(jwtgate::jose::to_string(status::insufficient_scope), "insufficient_scope");
+  EXPECT_EQ(jwtgate::jose::to_string(status::type_mismatch), "type_mismatch");
+  EXPECT_EQ(jwtgate::jose::to_string(status::revoked), "revoked");
+  EXPECT_EQ(jwtgate::jose::to_string(status::revocation_unavailable), "revocation_unavailable");
   status out{};
   EXPECT_FALSE(jwtgate::jose::from_string("Malformed", out));
 }
