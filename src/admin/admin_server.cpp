@@ -26,7 +26,7 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
 
   void start() {
     parser_.header_limit(8192);
-    parser_.body_limit(8192);
+    parser_.body_limit(64 * 1024);
     stream_.expires_after(admin_timeout);
     http::async_read(stream_, buffer_, parser_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
       if (ec) return self->close();
@@ -39,6 +39,20 @@ class admin_session : public std::enable_shared_from_this<admin_session> {
     const auto& req = parser_.get();
     auto target = req.target();
     auto path = target.substr(0, target.find('?'));
+    if (hooks_.api) {
+      admin_request r;
+      r.method = std::string_view(req.method_string().data(), req.method_string().size());
+      r.path = std::string_view(path.data(), path.size());
+      r.authorization_count = static_cast<unsigned>(req.count(http::field::authorization));
+      auto auth = req[http::field::authorization];
+      r.authorization = std::string_view(auth.data(), auth.size());
+      r.body = req.body();
+      bool served = hooks_.api(r, [self = shared_from_this()](admin_response res) {
+        if (!res.www_authenticate.empty()) self->res_.set(http::field::www_authenticate, res.www_authenticate);
+        self->respond(static_cast<http::status>(res.status), "application/json", std::move(res.body));
+      });
+      if (served) return;
+    }
     if (req.method() != http::verb::get && req.method() != http::verb::head)
       return respond(http::status::method_not_allowed, "application/json",
                      R"({"error":"method_not_allowed","error_description":"the admin endpoints answer GET only"})");

@@ -140,6 +140,35 @@ std::string metrics_snapshot::render_prometheus() const {
   out.append("# HELP jwtgate_open_connections Client connections currently open.\n");
   out.append("# TYPE jwtgate_open_connections gauge\n");
   out.append("jwtgate_open_connections " + std::to_string(open_connections) + "\n");
+
+  if (revocation.enabled) {
+    const auto& r = revocation;
+    out.append("# HELP jwtgate_revocation_entries Revocation entries in force, by kind.\n");
+    out.append("# TYPE jwtgate_revocation_entries gauge\n");
+    out.append("jwtgate_revocation_entries{kind=\"jti\"} " + std::to_string(r.jti) + "\n");
+    out.append("jwtgate_revocation_entries{kind=\"sub\"} " + std::to_string(r.sub) + "\n");
+    out.append("jwtgate_revocation_entries{kind=\"sid\"} " + std::to_string(r.sid) + "\n");
+    std::uint64_t revoked = 0, unavailable = 0;
+    for (const auto& [provider, by_reason] : auth_failures) {
+      if (auto it = by_reason.find("revoked"); it != by_reason.end()) revoked += it->second;
+      if (auto it = by_reason.find("revocation_unavailable"); it != by_reason.end()) unavailable += it->second;
+    }
+    out.append("# HELP jwtgate_revocation_refused_total Tokens refused by the revocation check.\n");
+    out.append("# TYPE jwtgate_revocation_refused_total counter\n");
+    out.append("jwtgate_revocation_refused_total{reason=\"revoked\"} " + std::to_string(revoked) + "\n");
+    out.append("jwtgate_revocation_refused_total{reason=\"revocation_unavailable\"} " + std::to_string(unavailable) +
+               "\n");
+    out.append("# HELP jwtgate_revocation_store_up 1 while the revocation store is reachable and synchronized.\n");
+    out.append("# TYPE jwtgate_revocation_store_up gauge\n");
+    out.append("jwtgate_revocation_store_up{store=\"" + escape_label_value(r.store) + "\"} " + (r.up ? "1" : "0") +
+               "\n");
+    out.append("# HELP jwtgate_revocation_sync_age_seconds Seconds since the store was last confirmed in sync.\n");
+    out.append("# TYPE jwtgate_revocation_sync_age_seconds gauge\n");
+    out.append("jwtgate_revocation_sync_age_seconds " + format_double(r.sync_age_seconds) + "\n");
+    out.append("# HELP jwtgate_revocation_reconnects_total Reconnections to the revocation store.\n");
+    out.append("# TYPE jwtgate_revocation_reconnects_total counter\n");
+    out.append("jwtgate_revocation_reconnects_total " + std::to_string(r.reconnects) + "\n");
+  }
   return out;
 }
 

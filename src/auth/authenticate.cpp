@@ -43,6 +43,27 @@ jose::status verify_with(const config::provider& p, const jose::jwt& parsed, std
   return jose::verify_claims(parsed, p.rules, now_unix);
 }
 
+// What a revocation entry can match, taken from the verified payload once so
+// that a cached token is checked without touching its JSON.
+revocation::token_facts revocation_facts(const boost::json::object& payload) {
+  revocation::token_facts f;
+  auto text = [&](std::string_view name) -> std::string {
+    auto it = payload.find(name);
+    if (it == payload.end() || !it->value().is_string()) return {};
+    return std::string(it->value().get_string().data(), it->value().get_string().size());
+  };
+  f.set(revocation::kind::jti, text("jti"));
+  f.set(revocation::kind::sub, text("sub"));
+  f.set(revocation::kind::sid, text("sid"));
+  f.iss = text("iss");
+  if (auto it = payload.find("iat"); it != payload.end() && it->value().is_number()) {
+    boost::system::error_code ec;
+    f.iat = it->value().to_number<double>(ec);
+    f.has_iat = !ec;
+  }
+  return f;
+}
+
 std::optional<double> cache_limit(const config::provider& p, const jose::jwt& parsed) {
   if (!parsed.exp) return std::nullopt;
   return *parsed.exp + static_cast<double>(p.rules.clock_skew.count());
@@ -102,6 +123,7 @@ authentication authenticate(const config::snapshot& snap, std::span<const config
       verified->payload = std::move(parsed.payload);
       if (auto it = verified->payload.find("sub"); it != verified->payload.end() && it->value().is_string())
         verified->subject.assign(it->value().get_string().data(), it->value().get_string().size());
+      verified->revocation = revocation_facts(verified->payload);
       cache.insert(token, std::move(stamp), cache_limit(*p, parsed), verified);
       result.status = jose::status::ok;
       result.provider = p;

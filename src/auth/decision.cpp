@@ -12,6 +12,7 @@
 #include "jwtgate/auth/identity.h"
 #include "jwtgate/auth/replies.h"
 #include "jwtgate/auth/scopes.h"
+#include "jwtgate/revocation/revocation_set.h"
 #include "jwtgate/routing/path.h"
 
 namespace jwtgate::auth {
@@ -111,6 +112,14 @@ void authorize(const config::snapshot& snap, const config::route& route, const r
   }
   d.subject = a.verified->subject;
 
+  // After signature and claims, for cached tokens too (SPEC 8).
+  if (const auto& revoked = ctx.revocations()) {
+    if (status r = revoked->check(a.verified->revocation, now_unix); r != status::ok) {
+      respond(d, invalid_token_reply(r), r);
+      return;
+    }
+  }
+
   if (!route_requirements_met(rule, a.verified->payload)) {
     respond(d, insufficient_scope_reply(rule.scopes), status::insufficient_scope);
     return;
@@ -164,6 +173,12 @@ decision decide(const config::snapshot& snap, const request_head& req, thread_co
   // A decision endpoint request is never proxied, whoever calls decide().
   if (snap.source.forward_auth && is_forward_auth_path(snap.source.forward_auth->path, target.path))
     return decide_forward_auth(snap, req, ctx, now_unix);
+  // So is a back-channel logout.
+  if (const config::provider* p = snap.backchannel_provider(target.path)) {
+    d.what = decision::action::backchannel_logout;
+    d.provider = p;
+    return d;
+  }
 
   if (req.headers == nullptr) {
     respond(d, bad_request_reply("the request has no header fields"));

@@ -12,4 +12,12 @@ thread_context::cache_counts thread_context::token_cache_counts() const noexcept
   return {impl_->cache.hits(), impl_->cache.misses()};
 }
 
+void thread_context::set_revocations(std::shared_ptr<const revocation::revocation_set> set) noexcept {
+  impl_->revocations = std::move(set);
+}
+
+const std::shared_ptr<const revocation::revocation_set>& thread_context::revocations() const noexcept {
+  return impl_->revocations;
+}
+
 }  // namespace jwtgate::auth

@@ -9,6 +9,7 @@ namespace jwtgate::auth {
 struct thread_context::impl {
   explicit impl(std::size_t cache_entries) : cache(cache_entries) {}
   token_cache cache;
+  std::shared_ptr<const revocation::revocation_set> revocations;
 };
 
 }  // namespace jwtgate::auth

@@ -46,11 +46,33 @@ void check_identity_headers(const config& cfg, diagnostics& d) {
   }
 }
 
+// Back-channel logout adds revocation entries, and its paths are answered by
+// the gateway itself: each must be distinct and outside forward_auth's.
+void check_backchannel_logout(const config& cfg, diagnostics& d) {
+  for (std::size_t i = 0; i < cfg.providers.size(); ++i) {
+    const provider_config& p = cfg.providers[i];
+    if (!p.backchannel_logout) continue;
+    const auto& b = *p.backchannel_logout;
+    const std::string where = "providers." + p.name + ".backchannel_logout";
+    if (!cfg.revocation)
+      d.error(b.where, where + ": needs a revocation section (logouts are stored as revocation entries)");
+    if (cfg.forward_auth && !b.path.empty() && b.path == cfg.forward_auth->path)
+      d.error(b.where, where + ".path: '" + b.path + "' is also the forward_auth path");
+    for (std::size_t j = 0; j < i; ++j) {
+      const auto& other = cfg.providers[j].backchannel_logout;
+      if (other && !b.path.empty() && other->path == b.path)
+        d.error(b.where, where + ".path: '" + b.path + "' is also provider '" + cfg.providers[j].name +
+                             "''s back-channel logout path");
+    }
+  }
+}
+
 }  // namespace
 
 void check_cross_references(const config& cfg, diagnostics& d) {
   check_routes(cfg, d);
   check_identity_headers(cfg, d);
+  check_backchannel_logout(cfg, d);
 }
 
 }  // namespace jwtgate::config

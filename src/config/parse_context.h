@@ -30,6 +30,10 @@ void parse_upstreams(const yaml::field_value& v, const parse_context& ctx, std::
 void parse_providers(const yaml::field_value& v, const parse_context& ctx, std::vector<provider_config>& out);
 void parse_forward_auth(const yaml::field_value& v, const parse_context& ctx, forward_auth_config& out);
 void parse_routes(const yaml::field_value& v, const parse_context& ctx, std::vector<route_config>& out);
+void parse_revocation(const yaml::field_value& v, const parse_context& ctx, revocation_config& out);
+void parse_backchannel_logout(const yaml::field_value& v, const parse_context& ctx, backchannel_logout_config& out);
+// `tls:` of an upstream (and of a rediss:// revocation store).
+void parse_upstream_tls(const yaml::field_value& v, const parse_context& ctx, upstream_tls& out);
 
 // `claims:` of a provider or a route: dotted path -> scalar or list of scalars.
 void parse_claim_requirements(const yaml::field_value& v, const parse_context& ctx,

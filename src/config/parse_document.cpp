@@ -30,13 +30,19 @@ void parse_document(std::string_view yaml_text, const parse_context& ctx, config
   }
   bool has_routes = false;
   try {
-    const std::array<yaml::field, 7> fields{{
+    const std::array<yaml::field, 8> fields{{
         {"listen", [&](const yaml::field_value& f) { parse_listen(f, ctx, out.listen); }},
         {"admin", [&](const yaml::field_value& f) { parse_admin(f, ctx, out.admin.emplace()); }},
         {"server", [&](const yaml::field_value& f) { parse_server(f, ctx, out.server); }},
         {"upstreams", [&](const yaml::field_value& f) { parse_upstreams(f, ctx, out.upstreams); }},
         {"providers", [&](const yaml::field_value& f) { parse_providers(f, ctx, out.providers); }},
         {"forward_auth", [&](const yaml::field_value& f) { parse_forward_auth(f, ctx, out.forward_auth.emplace()); }},
+        {"revocation",
+         [&](const yaml::field_value& f) {
+           auto& r = out.revocation.emplace();
+           r.where = f.where;
+           parse_revocation(f, ctx, r);
+         }},
         {"routes",
          [&](const yaml::field_value& f) {
            has_routes = true;

@@ -190,7 +190,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
   bool algorithms_is_list = false;
   std::size_t token_sources_listed = 0, algorithms_listed = 0;
   std::optional<yaml::field_value> discovery_node, token_from_node;
-  const std::array<yaml::field, 15> fields{{
+  const std::array<yaml::field, 16> fields{{
       {"issuer",
        [&](const yaml::field_value& f) {
          std::string issuer;
@@ -247,6 +247,12 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
          if (yaml::read_string(f, d, name) && check_identity_header(f, name, f.where, d)) out.payload_header = name;
        }},
       {"forward_token", [&](const yaml::field_value& f) { yaml::read_bool(f, d, out.forward_token); }},
+      {"backchannel_logout",
+       [&](const yaml::field_value& f) {
+         auto& b = out.backchannel_logout.emplace();
+         b.where = f.where;
+         parse_backchannel_logout(f, ctx, b);
+       }},
   }};
   if (!yaml::read_fields(v, fields, d)) return;
 

@@ -66,6 +66,8 @@ bool parse_upstream_url(const yaml::field_value& v, const parse_context& ctx, up
   return true;
 }
 
+}  // namespace
+
 void parse_upstream_tls(const yaml::field_value& v, const parse_context& ctx, upstream_tls& out) {
   auto& d = ctx.diag;
   const std::array<yaml::field, 3> fields{{
@@ -85,6 +87,8 @@ void parse_upstream_tls(const yaml::field_value& v, const parse_context& ctx, up
   }};
   yaml::read_fields(v, fields, d);
 }
+
+namespace {
 
 void parse_upstream(const yaml::field_value& v, const parse_context& ctx, upstream_config& out) {
   auto& d = ctx.diag;

@@ -3,6 +3,7 @@
 #include "jwtgate/config/snapshot.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "config/cross_checks.h"
@@ -75,6 +76,17 @@ std::shared_ptr<snapshot> compile(config cfg, diagnostics& d) {
   }
   snap->table = routing::route_table(std::move(matchers));
   snap->identity_headers = identity_headers_of(src);
+  if (src.revocation) {
+    auto env = [](const std::string& name) {
+      const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
+      return std::string(v ? v : "");
+    };
+    snap->revocation_admin_token = env(src.revocation->admin_token_env);
+    snap->redis_password = env(src.revocation->redis.password_env);
+  }
+  for (const provider& p : snap->providers)
+    if (p.cfg->backchannel_logout && !p.cfg->backchannel_logout->path.empty())
+      snap->backchannel_paths.emplace_back(p.cfg->backchannel_logout->path, &p);
   return snap;
 }
 

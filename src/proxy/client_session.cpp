@@ -4,14 +4,18 @@
 #include <ctime>
 #include <span>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
 #include "fields_view.h"
+#include "jwtgate/auth/logout_token.h"
 #include "jwtgate/proxy/framing.h"
 #include "jwtgate/proxy/header_rewrite.h"
+#include "jwtgate/revocation/service.h"
 #include "jwtgate/routing/path.h"
 
 namespace jwtgate::proxy {
@@ -316,8 +320,102 @@ void client_session::handle_request() {
     loop_.metrics.count_auth_failure(provider, jose::to_string(decision_.reason));
   }
 
+  if (decision_.what == auth::decision::action::backchannel_logout) return backchannel_logout();
   if (decision_.what == auth::decision::action::respond) return reply(decision_.response, false);
   forward();
+}
+
+// ---------------------------------------------------------------------------
+// Back-channel logout: never proxied
+
+void client_session::logout_reply(unsigned status, std::string_view error, std::string_view description) {
+  auth::reply r;
+  r.status = status;
+  boost::json::object body;
+  body["error"] = error;
+  body["error_description"] = description;
+  r.body = boost::json::serialize(body);
+  // An unread body would be taken for the next request.
+  reply(r, request_has_body_ && !parser_->is_done());
+}
+
+void client_session::backchannel_logout() {
+  auth_result_ = "backchannel_logout";
+  if (method() != http::verb::post)
+    return logout_reply(400, "invalid_request", "a back-channel logout is a POST");
+  auto type = parser_->get()[http::field::content_type];
+  auto media = type.substr(0, type.find(';'));
+  if (!iequals(util::trim_ows(media), "application/x-www-form-urlencoded"))
+    return logout_reply(400, "invalid_request", "a back-channel logout is an application/x-www-form-urlencoded form");
+  if (!request_has_body_) return logout_reply(400, "invalid_request", "the body has no logout_token");
+  if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
+  parser_->body_buffer(body_buf_.get(), relay_buffer_size);
+  read_logout_body();
+}
+
+void client_session::read_logout_body() {
+  if (parser_->is_done()) return on_logout_body();
+  wait_on_client(loop_.snap->source.server.header_timeout);
+  http::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer)
+      return self->logout_reply(400, "invalid_request", "the logout request body is too large");
+    if (ec) {
+      if (is_http_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
+        return self->logout_reply(400, "invalid_request", "malformed request body: " + ec.message());
+      self->status_ = status_client_closed;
+      self->log_request();
+      return self->close_now();
+    }
+    self->read_logout_body();
+  });
+}
+
+void client_session::on_logout_body() {
+  std::string_view body(body_buf_.get(), relay_buffer_size - parser_->body_room());
+  std::string token, why;
+  if (!auth::logout_token_from_form(body, token, why)) return logout_reply(400, "invalid_request", why);
+  auto* store = loop_.shared.revocations;
+  if (store == nullptr || decision_.provider == nullptr)
+    return logout_reply(400, "invalid_request", "revocation is not configured");
+  auto now = static_cast<std::int64_t>(std::time(nullptr));
+  auto ttl = std::chrono::duration_cast<std::chrono::seconds>(store->config().default_ttl).count();
+  auth::logout_request logout;
+  if (!auth::verify_logout_token(*decision_.provider, token, now, ttl, logout, why))
+    return logout_reply(400, "invalid_request", why);
+  decision_.subject = logout.entry.type == revocation::kind::sub ? logout.entry.value : std::string();
+
+  // The store lives on the control loop; the answer comes back to this one.
+  wait_on_client(loop_.snap->source.server.idle_timeout);
+  auto answer = [self = shared_from_this(), &ioc = loop_.ioc](revocation::outcome o) {
+    asio::post(ioc, [self, o] {
+      if (self->closed_) return;
+      switch (o) {
+        case revocation::outcome::ok: {
+          auth::reply r;
+          r.status = 200;
+          r.body = "{}";
+          return self->reply(r, false);
+        }
+        case revocation::outcome::replayed:
+          return self->logout_reply(400, "invalid_request", "the logout token's jti was seen before (a replay)");
+        case revocation::outcome::unavailable:
+          return self->logout_reply(503, "temporarily_unavailable", "the revocation store is unavailable; retry");
+        default:
+          return self->logout_reply(500, "server_error", "the revocation store failed");
+      }
+    });
+  };
+  asio::post(*loop_.shared.control, [store, logout = std::move(logout), answer]() mutable {
+    if (!store->status().up) return answer(revocation::outcome::unavailable);
+    auto entry = std::move(logout.entry);
+    store->claim_logout_jti(std::move(logout.replay_key), logout.replay_until,
+                            [store, entry = std::move(entry), answer](revocation::outcome o, std::string) mutable {
+                              if (o != revocation::outcome::ok) return answer(o);
+                              store->add(std::move(entry), [answer](revocation::outcome added, std::string) {
+                                answer(added);
+                              });
+                            });
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -48,6 +48,12 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void handle_request();
 
   // Gateway-made replies.
+  // Back-channel logout (SPEC 8): read the form, verify, store on the control loop.
+  void backchannel_logout();
+  void read_logout_body();
+  void on_logout_body();
+  void logout_reply(unsigned status, std::string_view error, std::string_view description);
+
   void reply_error(unsigned status, std::string_view description, bool close);
   void reply(const auth::reply& r, bool close);
   void on_reply_written(error_code ec, bool close);

@@ -20,6 +20,8 @@
 #include "jwtgate/proxy/request_id.h"
 #include "upstream_pool.h"
 
+namespace jwtgate::revocation { class service; }
+
 namespace jwtgate::proxy {
 
 class client_session;
@@ -27,6 +29,10 @@ class client_session;
 // State every loop reads; written before the loops start or via atomics.
 struct shared_state {
   std::shared_ptr<access_log> log;
+  // The control loop and the revocation store on it (nullptr: revocation off);
+  // back-channel logout posts its entries there.
+  boost::asio::io_context* control = nullptr;
+  revocation::service* revocations = nullptr;
   std::shared_ptr<boost::asio::ssl::context> listener_tls;  // nullptr: plain HTTP
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> open_connections{0};  // every loop; for max_connections and drain

@@ -20,6 +20,8 @@
 #include "jwtgate/admin/admin_server.h"
 #include "jwtgate/keys/key_manager.h"
 #include "jwtgate/net/tls_context.h"
+#include "jwtgate/revocation/admin_api.h"
+#include "jwtgate/revocation/service.h"
 #include "loop.h"
 
 namespace jwtgate::proxy {
@@ -59,6 +61,14 @@ std::string listener_changes(const config::config& a, const config::config& b) {
   note(a.server.cpu_affinity != b.server.cpu_affinity, "server.cpu_affinity");
   note(a.server.access_log != b.server.access_log, "server.access_log");
   note(a.server.max_connections != b.server.max_connections, "server.max_connections");
+  auto revocation_settings = [](const config::config& c) {
+    if (!c.revocation) return std::string("off");
+    const auto& r = *c.revocation;
+    return std::to_string(int(r.store)) + r.file + r.redis.url + r.redis.key_prefix + r.redis.password_env +
+           std::to_string(r.redis.timeout.count()) + std::to_string(int(r.on_store_error)) +
+           std::to_string(r.default_ttl.count()) + r.redis.tls_options.ca_file;
+  };
+  note(revocation_settings(a) != revocation_settings(b), "revocation");
   return what;
 }
 
@@ -117,6 +127,7 @@ struct server::impl {
   asio::io_context control{1};
   std::unique_ptr<keys::key_manager> keys;  // JWKS URLs, on the control loop
   std::unique_ptr<admin::admin_server> admin;
+  std::unique_ptr<revocation::service> revocations;
   std::optional<asio::signal_set> signals;
   asio::steady_timer drain_timer{control};
   std::chrono::steady_clock::time_point drain_deadline;
@@ -131,6 +142,7 @@ struct server::impl {
   void begin_drain();
   void poll_drain();
   void scrape(std::function<void(std::string)> done);
+  void publish_revocations(std::shared_ptr<const revocation::revocation_set> set, std::function<void()> applied);
   std::string not_ready() const;
 };
 
@@ -281,6 +293,7 @@ void server::impl::poll_drain() {
                    shared.open_connections.load(std::memory_order_relaxed));
     for (auto& loop : loops) loop->ioc.stop();
     if (admin) admin->stop();
+    if (revocations) revocations->stop();
     keys->stop();
     if (signals) signals->cancel();
     control.stop();
@@ -300,9 +313,17 @@ void server::impl::scrape(std::function<void(std::string)> done) {
     std::function<void(std::string)> done;
     std::vector<keys::fetch_stat> keys_stats;
     std::map<std::string, admin::key_set_info, std::less<>> key_sets;
+    admin::revocation_info revocation;
   };
   auto g = std::make_shared<gather>();
   g->keys_stats = keys->stats();
+  if (revocations) {
+    auto st = revocations->status();
+    const auto& set = *revocations->entries().current();
+    g->revocation = {true, st.store, st.up, st.sync_age_seconds, st.reconnects,
+                     set.count(revocation::kind::jti), set.count(revocation::kind::sub),
+                     set.count(revocation::kind::sid)};
+  }
   const auto now_ms = keys::key_store::now_ms();
   for (const auto& p : current->providers) {
     if (!p.keys || !p.cfg) continue;
@@ -325,14 +346,35 @@ void server::impl::scrape(std::function<void(std::string)> done) {
         for (const auto& p : g->parts) p.merge_into(all);
         for (const auto& f : g->keys_stats) all.jwks_fetches[f.provider][f.result] += f.count;
         all.key_sets = std::move(g->key_sets);
+        all.revocation = g->revocation;
         g->done(all.render_prometheus());
       });
     });
   }
 }
 
+// Installs the set on every loop; `applied` runs on the control loop once each
+// loop has it, so an API call that waits for it is enforced everywhere when it
+// returns.
+void server::impl::publish_revocations(std::shared_ptr<const revocation::revocation_set> set,
+                                       std::function<void()> applied) {
+  auto pending = std::make_shared<std::size_t>(loops.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(applied));
+  for (auto& loop : loops) {
+    asio::post(loop->ioc, [this, l = loop.get(), set, pending, done] {
+      l->auth.set_revocations(set);
+      asio::post(control, [pending, done] {
+        if (--*pending == 0 && *done) (*done)();
+      });
+    });
+  }
+  if (loops.empty() && *done) (*done)();
+}
+
 std::string server::impl::not_ready() const {
   if (draining) return R"({"status":"not_ready","reason":"draining"})";
+  if (revocations && !revocations->status().synced_once)
+    return R"({"status":"not_ready","reason":"revocation_store_unavailable"})";
   for (const auto& p : current->providers) {
     auto keys = p.keys ? p.keys->current() : nullptr;
     if (!keys || keys->empty()) {
@@ -372,9 +414,31 @@ std::unique_ptr<server> server::create(std::shared_ptr<const config::snapshot> s
   }
   for (unsigned t = 0; t < threads; ++t) i->loops.push_back(std::make_unique<loop_context>(i->shared, i->current));
   if (!i->bind(error)) return nullptr;
+  if (cfg.revocation) {
+    auto* raw = i.get();
+    i->revocations = revocation::service::create(
+        i->control, *cfg.revocation, i->current->redis_password,
+        [raw](std::shared_ptr<const revocation::revocation_set> set, std::function<void()> applied) {
+          raw->publish_revocations(std::move(set), std::move(applied));
+        },
+        error);
+    if (!i->revocations) return nullptr;
+    for (auto& loop : i->loops) loop->auth.set_revocations(i->revocations->entries().current());
+    i->shared.control = &i->control;
+    i->shared.revocations = i->revocations.get();
+  }
   if (cfg.admin) {
     auto* raw = i.get();
     admin::admin_hooks hooks;
+    hooks.api = [raw](const admin::admin_request& req, std::function<void(admin::admin_response)> done) {
+      if (req.path != revocation::api_path) return false;
+      revocation::api_request r{req.method, req.path, req.authorization, req.authorization_count, req.body};
+      revocation::handle_api(raw->revocations.get(), raw->current->revocation_admin_token, r,
+                             [done = std::move(done)](revocation::api_response res) {
+                               done({res.status, std::move(res.body), std::move(res.www_authenticate)});
+                             });
+      return true;
+    };
     hooks.metrics = [raw](std::function<void(std::string)> done) { raw->scrape(std::move(done)); };
     hooks.not_ready = [raw] { return raw->not_ready(); };
     i->admin = admin::admin_server::create(i->control, cfg.admin->address, cfg.admin->port, std::move(hooks), error);
@@ -413,6 +477,7 @@ int server::run() {
     i.admin->start();
     spdlog::info("admin listening on {}:{}", i.current->source.admin->address, i.admin->port());
   }
+  if (i.revocations) i.revocations->start();
   auto guard = asio::make_work_guard(i.control);
   i.control.run();
   for (auto& g : guards) g.reset();

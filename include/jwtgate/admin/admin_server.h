@@ -8,10 +8,26 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace boost::asio { class io_context; }
 
 namespace jwtgate::admin {
+
+// A request to an admin endpoint other than the built-in ones.
+struct admin_request {
+  std::string_view method;
+  std::string_view path;  // without the query
+  std::string_view authorization;
+  unsigned authorization_count = 0;
+  std::string_view body;
+};
+
+struct admin_response {
+  unsigned status = 200;
+  std::string body;  // JSON
+  std::string www_authenticate;
+};
 
 struct admin_hooks {
   // Produces the Prometheus text asynchronously (it gathers every event loop's
@@ -19,6 +35,9 @@ struct admin_hooks {
   std::function<void(std::function<void(std::string)>)> metrics;
   // Empty when ready; otherwise the JSON reason for the 503.
   std::function<std::string()> not_ready;
+  // Other endpoints (the revocation API): returns false when it does not serve
+  // the path; otherwise answers through the callback, on the admin loop.
+  std::function<bool(const admin_request&, std::function<void(admin_response)>)> api;
 };
 
 class admin_server {

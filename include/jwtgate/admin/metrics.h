@@ -41,6 +41,16 @@ struct key_set_info {
   std::uint64_t keys = 0;  // usable keys (one per key and algorithm)
 };
 
+// The revocation store, as a scrape sees it (SPEC 8).
+struct revocation_info {
+  bool enabled = false;
+  std::string store;  // local | redis
+  bool up = false;
+  double sync_age_seconds = 0;
+  std::uint64_t reconnects = 0;
+  std::uint64_t jti = 0, sub = 0, sid = 0;  // entries by kind
+};
+
 // Merged view of every loop, rendered for Prometheus.
 struct metrics_snapshot {
   // route ("" = no route) -> status -> count
@@ -55,6 +65,7 @@ struct metrics_snapshot {
   std::uint64_t token_cache_misses = 0;
   std::map<std::string, key_set_info, std::less<>> key_sets;  // provider -> key set
   std::int64_t open_connections = 0;
+  revocation_info revocation;
 
   // Prometheus text exposition format 0.0.4.
   std::string render_prometheus() const;

@@ -36,7 +36,9 @@ struct reply {
 };
 
 struct decision {
-  enum class action { forward, respond };
+  // backchannel_logout: a request to a provider's back-channel logout path;
+  // the session reads the form body and calls verify_logout_token().
+  enum class action { forward, respond, backchannel_logout };
   action what = action::respond;
 
   const config::route* route = nullptr;  // nullptr: no route matched

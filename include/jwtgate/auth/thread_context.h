@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 
+namespace jwtgate::revocation { class revocation_set; }
+
 namespace jwtgate::auth {
 
 class thread_context {
@@ -21,6 +23,11 @@ class thread_context {
     std::uint64_t misses = 0;
   };
   cache_counts token_cache_counts() const noexcept;
+
+  // The revocation entries this loop enforces (nullptr: revocation is off).
+  // Replaced on the owning thread when the store publishes a new set.
+  void set_revocations(std::shared_ptr<const revocation::revocation_set> set) noexcept;
+  const std::shared_ptr<const revocation::revocation_set>& revocations() const noexcept;
 
   struct impl;
   impl& state() noexcept { return *impl_; }

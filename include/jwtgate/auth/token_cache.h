@@ -28,6 +28,7 @@
 
 #include "jwtgate/config/snapshot.h"
 #include "jwtgate/jose/key_set.h"
+#include "jwtgate/revocation/revocation_set.h"
 
 namespace jwtgate::auth {
 
@@ -35,6 +36,7 @@ namespace jwtgate::auth {
 struct verified_token {
   boost::json::object payload;
   std::string subject;  // `sub` when it is a string
+  revocation::token_facts revocation;  // jti, sub, sid, iss, iat, hashed once
 };
 
 // The identity of the verification an entry stands for.

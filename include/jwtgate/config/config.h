@@ -92,6 +92,13 @@ struct token_source {
   std::string prefix;  // header only; matched case-insensitively
 };
 
+// OpenID Connect Back-Channel Logout 1.0 receiver of a provider (SPEC 8).
+struct backchannel_logout_config {
+  std::string path;                    // on the main listener; never proxied
+  std::vector<std::string> audiences;  // the logout token's aud must contain one
+  mark where;
+};
+
 struct provider_config {
   std::string name;
   std::optional<std::string> issuer;
@@ -109,6 +116,7 @@ struct provider_config {
   std::vector<std::pair<std::string, std::string>> headers;  // header name -> claim path, file order
   std::string payload_header;  // empty: none
   bool forward_token = true;
+  std::optional<backchannel_logout_config> backchannel_logout;
   mark where;
   mark algorithms_where;  // the `algorithms` value
 };
@@ -138,6 +146,32 @@ struct route_config {
   std::vector<mark> providers_where;  // one per auth.providers entry
 };
 
+struct redis_config {
+  std::string url = "redis://127.0.0.1:6379/0";  // redis:// or rediss:// (TLS)
+  // Parsed from url.
+  bool tls = false;
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  unsigned database = 0;
+  std::string password_env;  // empty: no AUTH
+  std::string key_prefix = "jwtgate:";
+  duration timeout = 500ms;  // connect and each command
+  upstream_tls tls_options;  // `tls:` (rediss:// only): ca_file, verify, server_name
+  mark where;
+};
+
+struct revocation_config {
+  enum class store_kind { local, redis };
+  enum class error_policy { serve_last, deny };
+  store_kind store = store_kind::local;
+  std::string file;  // local only; empty: memory only
+  redis_config redis;
+  error_policy on_store_error = error_policy::serve_last;
+  duration default_ttl = 720h;
+  std::string admin_token_env = "JWTGATE_ADMIN_TOKEN";
+  mark where;
+};
+
 struct config {
   std::string file;  // the path it was loaded from
   listen_config listen;
@@ -146,6 +180,7 @@ struct config {
   std::vector<upstream_config> upstreams;  // file order
   std::vector<provider_config> providers;  // file order
   std::optional<forward_auth_config> forward_auth;
+  std::optional<revocation_config> revocation;
   std::vector<route_config> routes;        // file order; first match wins
 };
 

@@ -38,6 +38,19 @@ struct snapshot {
   // Lower-cased names of every header any provider may inject (`headers` names
   // and `payload_header`): stripped from every incoming request.
   std::vector<std::string> identity_headers;
+  // revocation: the admin API's bearer token (empty: the variable named by
+  // admin_token_env is unset, so the API answers 403) and the Redis password,
+  // both read from the environment at load.
+  std::string revocation_admin_token;
+  std::string redis_password;
+  // Back-channel logout endpoints: normalized path -> provider.
+  std::vector<std::pair<std::string, const provider*>> backchannel_paths;
+
+  const provider* backchannel_provider(std::string_view path) const noexcept {
+    for (const auto& [p, prov] : backchannel_paths)
+      if (p == path) return prov;
+    return nullptr;
+  }
 
   const provider* find_provider(std::string_view name) const noexcept;
   const upstream_config* find_upstream(std::string_view name) const noexcept;
