@@ -21,6 +21,8 @@ constexpr const char* usage =
     "                                 sign a token (development and tests)\n"
     "  keygen --alg ALG [--kid KID] --out DIR\n"
     "                                 write a private key and its public JWKS\n"
+    "  revoke -c FILE (--jti J | --sub S [--before T] | --sid X) [--iss I] [--exp T | --ttl D]\n"
+    "  revoke -c FILE --list          take tokens back through the admin API\n"
     "  demo   [--port 8080]           try it: gateway + echo upstream + fresh key\n"
     "\n"
     "  jwtgate --version | --help | COMMAND --help\n";
@@ -34,6 +36,7 @@ constexpr command commands[] = {
     {"serve", jwtgate::cli::run_serve},   {"check", jwtgate::cli::run_check},
     {"verify", jwtgate::cli::run_verify}, {"mint", jwtgate::cli::run_mint},
     {"keygen", jwtgate::cli::run_keygen}, {"demo", jwtgate::cli::run_demo},
+    {"revoke", jwtgate::cli::run_revoke},
 };
 
 }  // namespace

@@ -1,7 +1,7 @@
 #include "jwtgate/auth/logout_token.h"
 
 #include <boost/url/decode_view.hpp>
-#include <boost/url/parse_query.hpp>
+#include <boost/url/pct_string_view.hpp>
 
 #include "jwtgate/jose/jwt.h"
 #include "jwtgate/jose/verify.h"
@@ -36,23 +36,36 @@ bool audience_ok(const boost::json::object& payload, const std::vector<std::stri
 }  // namespace
 
 bool logout_token_from_form(std::string_view body, std::string& token, std::string& error) {
-  auto params = boost::urls::parse_query(body);
-  if (!params) {
-    error = "the body is not application/x-www-form-urlencoded";
-    return false;
-  }
+  // Pairs are split here; Boost.URL checks and decodes each escape. (Its
+  // parse_query iterator reads past the end of a view that is not followed by
+  // a NUL, and request bodies sit in reused buffers.)
   int found = 0;
-  for (auto p : *params) {
-    boost::urls::decode_view key(p.key);
-    if (!(key == "logout_token")) continue;
+  std::size_t pos = 0;
+  while (pos <= body.size()) {
+    std::size_t amp = body.find('&', pos);
+    if (amp == std::string_view::npos) amp = body.size();
+    std::string_view pair = body.substr(pos, amp - pos);
+    pos = amp + 1;
+    std::size_t eq = pair.find('=');
+    auto key = boost::urls::make_pct_string_view(pair.substr(0, eq));
+    if (!key) {
+      error = "the body is not application/x-www-form-urlencoded";
+      return false;
+    }
+    if (!(boost::urls::decode_view(*key) == "logout_token")) continue;
     if (++found > 1) {
       error = "the body has more than one logout_token";
       return false;
     }
-    if (!p.has_value) break;
-    // Form encoding writes a space as '+'; a JWT never contains one.
-    boost::urls::decode_view value(p.value);
-    token.assign(value.begin(), value.end());
+    if (eq == std::string_view::npos) continue;
+    auto value = boost::urls::make_pct_string_view(pair.substr(eq + 1));
+    if (!value) {
+      error = "the logout_token is not correctly percent-encoded";
+      return false;
+    }
+    // Form encoding writes a space as '+'; a JWT has neither.
+    boost::urls::decode_view decoded(*value);
+    token.assign(decoded.begin(), decoded.end());
   }
   if (found == 0 || token.empty()) {
     error = "the body has no logout_token";

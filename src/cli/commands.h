@@ -10,5 +10,6 @@ int run_verify(int argc, char** argv);
 int run_mint(int argc, char** argv);
 int run_keygen(int argc, char** argv);
 int run_demo(int argc, char** argv);
+int run_revoke(int argc, char** argv);
 
 }  // namespace jwtgate::cli
