@@ -5,7 +5,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit fuzz bench bench-load check-configs clean
+.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation check-configs clean
 
 all: build
 
@@ -44,9 +44,18 @@ fuzz: deps-test
 # cache. BENCH_ARGS is passed to both (e.g. --quick, --benchmark_filter=RS256).
 bench: deps-test
 	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJWTGATE_BUILD_BENCH=ON -DJWTGATE_BUILD_TESTS=OFF
-	cmake --build build-bench -j $(JOBS) --target jwtgate_bench jwtgate_cache_bench
+	cmake --build build-bench -j $(JOBS) --target jwtgate_bench jwtgate_cache_bench jwtgate_revocation_bench
 	./build-bench/bench/jwtgate_bench $(BENCH_ARGS)
 	./build-bench/bench/jwtgate_cache_bench $(BENCH_ARGS)
+	./build-bench/bench/jwtgate_revocation_bench $(BENCH_ARGS)
+
+# Revocation: the check's cost and memory (Google Benchmark), then the
+# propagation delay between two instances through a real redis-server.
+bench-revocation: deps-test build
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJWTGATE_BUILD_BENCH=ON -DJWTGATE_BUILD_TESTS=OFF
+	cmake --build build-bench -j $(JOBS) --target jwtgate_revocation_bench
+	./build-bench/bench/jwtgate_revocation_bench $(BENCH_ARGS)
+	JWTGATE_BINARY=$(BUILD)/jwtgate /usr/bin/python3 bench/revocation_propagation.py
 
 bench-load: build
 	bash bench/load.sh

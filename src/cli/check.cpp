@@ -123,7 +123,24 @@ void print_providers(const config::snapshot& snap) {
       std::printf("    identity headers %s\n", join(headers).c_str());
     }
     if (!cfg.forward_token) std::printf("    token removed before forwarding\n");
+    if (cfg.backchannel_logout)
+      std::printf("    back-channel logout at %s (audiences %s)\n", cfg.backchannel_logout->path.c_str(),
+                  join(cfg.backchannel_logout->audiences).c_str());
   }
+}
+
+void print_revocation(const config::snapshot& snap) {
+  if (!snap.source.revocation) return;
+  const auto& r = *snap.source.revocation;
+  const bool redis = r.store == config::revocation_config::store_kind::redis;
+  std::printf("revocation: store %s", redis ? "redis" : "local");
+  if (redis) std::printf(" %s (prefix \"%s\")", r.redis.url.c_str(), r.redis.key_prefix.c_str());
+  else std::printf(" %s", r.file.empty() ? "(memory only)" : r.file.c_str());
+  std::printf(", on_store_error %s, default_ttl %s, admin API %s\n",
+              r.on_store_error == config::revocation_config::error_policy::deny ? "deny" : "serve_last",
+              config::format_duration(r.default_ttl).c_str(),
+              snap.revocation_admin_token.empty() ? ("closed (" + r.admin_token_env + " not set)").c_str()
+                                                  : ("token from " + r.admin_token_env).c_str());
 }
 
 std::string auth_text(const config::route& r) {
@@ -137,6 +154,7 @@ std::string auth_text(const config::route& r) {
 }
 
 void print_routes(const config::snapshot& snap) {
+  print_revocation(snap);
   if (snap.source.forward_auth) std::printf("forward_auth: %s\n", snap.source.forward_auth->path.c_str());
   std::printf("routes (first match wins):\n");
   for (const auto& r : snap.routes) {
