@@ -39,4 +39,5 @@ run_target() {
 
 run_target fuzz_jose "$here/corpus" "$seconds"
 run_target fuzz_http "$here/corpus_http" $(( (seconds + 1) / 2 ))
+run_target fuzz_revocation "$here/corpus_revocation" $(( (seconds + 3) / 4 ))
 echo "fuzz: ok"
