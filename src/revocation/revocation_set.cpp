@@ -1,8 +1,12 @@
 #include "jwtgate/revocation/revocation_set.h"
 
 #include <bit>
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 
 namespace jwtgate::revocation {
@@ -19,7 +23,11 @@ std::uint64_t fold(std::uint64_t a, std::uint64_t b) noexcept {
   return static_cast<std::uint64_t>(m) ^ static_cast<std::uint64_t>(m >> 64);
 }
 
+constexpr std::size_t huge_page = 2u << 20;
+
 }  // namespace
+
+void table::free_slots::operator()(std::uint64_t* p) const noexcept { std::free(p); }
 
 std::uint64_t hash_value(std::string_view s) noexcept {
   constexpr std::uint64_t k0 = 0xa0761d6478bd642full, k1 = 0xe7037ed1a0b428dbull, k2 = 0x8ebc6af09c88c6e3ull;
@@ -76,7 +84,13 @@ std::shared_ptr<const table> table::builder::finish() {
   auto t = std::move(t_);
   std::size_t n = t->records_.size();
   std::size_t slots = std::bit_ceil(std::max<std::size_t>(16, n * 2));
-  t->slots_.assign(slots, 0);
+  std::size_t bytes = slots * sizeof(std::uint64_t);
+  void* mem = bytes >= huge_page ? std::aligned_alloc(huge_page, bytes) : std::malloc(bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  if (bytes >= huge_page) ::madvise(mem, bytes, MADV_HUGEPAGE);  // advice only: fine if refused
+  std::memset(mem, 0, bytes);
+  t->slots_.reset(static_cast<std::uint64_t*>(mem));
+  t->slot_count_ = slots;
   t->mask_ = slots - 1;
   for (std::size_t i = 0; i < n; ++i) {
     std::uint64_t kh = mix(hashes_[i], t->records_[i].type);
@@ -105,7 +119,7 @@ entry table::to_entry(const record& r) const {
 }
 
 std::size_t table::memory_bytes() const noexcept {
-  std::size_t n = slots_.capacity() * sizeof(std::uint64_t) + records_.capacity() * sizeof(record) + arena_.capacity();
+  std::size_t n = slot_count_ * sizeof(std::uint64_t) + records_.capacity() * sizeof(record) + arena_.capacity();
   for (const auto& s : issuers_) n += sizeof(std::string) + s.capacity();
   return n;
 }

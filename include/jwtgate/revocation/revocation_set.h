@@ -74,7 +74,7 @@ class table {
   // returns true; returns whether one did.
   template <class F>
   bool for_each_match(kind k, std::string_view v, std::uint64_t h, F&& f) const noexcept {
-    if (slots_.empty() || counts_[static_cast<std::size_t>(k)] == 0) return false;
+    if (slot_count_ == 0 || counts_[static_cast<std::size_t>(k)] == 0) return false;
     std::uint64_t kh = mix(h, k);
     std::uint32_t tag = static_cast<std::uint32_t>(kh >> 32) | 1u;
     for (std::size_t i = kh & mask_;; i = (i + 1) & mask_) {
@@ -98,7 +98,13 @@ class table {
   }
 
  private:
-  std::vector<std::uint64_t> slots_;  // (tag << 32) | (record index + 1); 0: empty
+  struct free_slots {
+    void operator()(std::uint64_t* p) const noexcept;
+  };
+  // (tag << 32) | (record index + 1); 0: empty. Large tables sit on huge pages:
+  // a probe into a million entries then costs a cache miss, not a TLB miss too.
+  std::unique_ptr<std::uint64_t[], free_slots> slots_;
+  std::size_t slot_count_ = 0;
   std::size_t mask_ = 0;
   std::vector<record> records_;
   std::string arena_;
