@@ -206,7 +206,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
              return d.error(item.where, item.path + ": '" + type + "' is not a media type (e.g. at+jwt)");
            out.types.push_back(std::move(type));
          });
-         if (out.types.empty() && f.node.IsSequence()) d.error(f.where, f.path + ": list at least one type");
+         if (f.node.IsSequence() && f.node.size() == 0) d.error(f.where, f.path + ": list at least one type");
        }},
       {"algorithms",
        [&](const yaml::field_value& f) {

@@ -113,7 +113,7 @@ void parse_cors(const yaml::field_value& v, const parse_context& ctx, cors_confi
            }
            out.allow_origins.push_back(std::move(text));
          });
-         if (out.allow_origins.empty() && f.node.IsSequence())
+         if (f.node.IsSequence() && f.node.size() == 0)
            d.error(f.where, f.path + ": list at least one origin");
        }},
       {"allow_methods",

@@ -29,7 +29,8 @@ async function attempt(name, url, init) {
     const r = await fetch(gw + url, Object.assign({credentials: "include"}, init || {}));
     let body = null;
     try { body = await r.json(); } catch (e) { body = "unreadable: " + e; }
-    return [name, {status: r.status, body: body, requestId: r.headers.get("X-Request-Id")}];
+    return [name, {status: r.status, body: body, requestId: r.headers.get("X-Request-Id"),
+                  upstream: r.headers.get("X-Upstream")}];
   } catch (e) {
     return [name, {error: String(e.name || e)}];
   }
@@ -175,7 +176,7 @@ class CorsInABrowser(GatewayTestCase):
         provider = provider_config(cls.keys, token_from=[{"cookie": "access_token"},
                                                          {"header": "Authorization", "prefix": "Bearer "}])
         cors = {"allow_origins": [cls.allowed.origin],
-                "allow_headers": ["Content-Type"], "expose_headers": ["X-Request-Id"],
+                "allow_headers": ["Content-Type"], "expose_headers": ["X-Request-Id", "X-Upstream"],
                 "allow_credentials": True, "max_age": "1m"}
         config = gateway_config(
             upstreams={"app": cls.echo.url},
@@ -205,9 +206,10 @@ class CorsInABrowser(GatewayTestCase):
         echoed = report["ok"]["body"]
         self.assertEqual(echoed["path"], "/api/orders", report)
         self.assertIn(["X-User-Id", "browser-user"], echoed["headers"], report)
-        self.assertTrue(report["ok"].get("requestId"), report)  # exposed through Expose-Headers
+        self.assertEqual(report["ok"].get("upstream"), "echo", report)  # exposed through Expose-Headers
         self.assertEqual(report["unauthorized"].get("status"), 401, report)
         self.assertEqual(report["unauthorized"]["body"]["reason"], "missing_token", report)
+        self.assertTrue(report["unauthorized"].get("requestId"), report)
         self.assertEqual(report["post"].get("status"), 200, report)
         self.assertEqual(report["post"]["body"]["method"], "POST", report)
         # The JSON POST was preflighted; the gateway answered the OPTIONS itself.

@@ -272,6 +272,7 @@ TEST_F(decision_test, issuer_of_the_wrong_json_type_is_issuer_mismatch) {
                                  boost::json::value(true)}) {
     auto c = corp_claims();
     c["iss"] = iss;
+    headers = fake_headers();
     bearer(hs256(secret_a, c));
     expect_invalid(run("/api"), status::issuer_mismatch);
   }
