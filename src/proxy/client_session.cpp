@@ -200,6 +200,8 @@ void client_session::begin_request_state() {
   retried_ = false;
   upstream_reused_ = false;
   early_response_ = false;
+  sending_body_ = false;
+  upstream_spoke_ = false;
 }
 
 void client_session::on_head(error_code ec) {
@@ -557,9 +559,36 @@ void client_session::on_upstream_head_written(error_code ec) {
     if (may_retry()) return retry_on_fresh_connection();
     return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
   }
-  if (request_has_body_) return read_request_body();
+  if (request_has_body_) {
+    watch_upstream_while_sending();
+    return read_request_body();
+  }
   up_request_done_ = true;
   read_response_head();
+}
+
+// An upstream that refuses the body answers and stops reading; the body write
+// would then wait for room that never comes. Watching for its first bytes lets
+// the gateway stop sending and relay the answer instead (see read_early_response).
+// Plain TCP only: on TLS the bytes cannot be told apart from an interim 1xx
+// without decrypting, so TLS upstreams rely on the write failing.
+void client_session::watch_upstream_while_sending() {
+  sending_body_ = true;
+  upstream_spoke_ = false;
+  if (upstream_->stream.tls()) return;
+  upstream_->stream.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_ || !self->sending_body_ || !self->upstream_) return;
+    auto& sock = self->upstream_->stream.socket();
+    std::array<char, 12> peek{};
+    error_code peek_ec;
+    std::size_t n = sock.receive(asio::buffer(peek), tcp::socket::message_peek, peek_ec);
+    // An interim answer (100, 103) is no refusal: the body keeps going.
+    if (!peek_ec && n >= 10 && std::string_view(peek.data(), 5) == "HTTP/" && peek[9] == '1') return;
+    self->upstream_spoke_ = true;
+    // Fails the body write under way (or the next one); its handler reads the answer.
+    error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+  });
 }
 
 void client_session::read_request_body() {
@@ -616,9 +645,10 @@ void client_session::on_request_body_written(error_code ec) {
     return read_early_response();
   }
   if (!parser_->is_done()) {
-    if (upstream_answered_early()) return read_early_response();
+    if (upstream_spoke_ || upstream_answered_early()) return read_early_response();
     return read_request_body();
   }
+  sending_body_ = false;
   up_request_done_ = true;
   read_response_head();
 }
@@ -633,6 +663,7 @@ bool client_session::upstream_answered_early() noexcept {
 
 void client_session::read_early_response() {
   early_response_ = true;
+  sending_body_ = false;
   // The rest of the client's body is never read: the connection cannot carry
   // another request, and the upstream connection is not reused (up_request_done_).
   client_keep_alive_ = false;
@@ -877,7 +908,7 @@ void client_session::finish_request(bool keep_alive) {
   // a broken upstream may still send a body whose length nobody can know, so
   // that connection is never reused either.
   bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->keep_alive() &&
-                  !up_res_->need_eof() && up_request_done_ &&
+                  !up_res_->need_eof() && up_request_done_ && !upstream_spoke_ &&
                   upstream_->buffer.size() == 0 && method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
   else if (upstream_) upstream_->stream.close();

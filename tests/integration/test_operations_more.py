@@ -262,8 +262,8 @@ class EarlyUpstreamAnswer(GatewayTestCase):
             self.assertIn(b"X-From: upstream", data)
             self.assertIn(b"Connection: close", data)
         self.assertTrue(gw.alive())
-        entries = [e for e in gw.access_log() if e.get("path") == "/upload"]
-        self.assertEqual([e["status"] for e in entries], [413, 413], entries)
+        statuses = lambda: [e["status"] for e in gw.access_log() if e.get("path") == "/upload"]
+        self.assertTrue(wait_until(lambda: statuses() == [413, 413], 5), statuses())
 
 
 if __name__ == "__main__":
