@@ -389,3 +389,34 @@ TEST(CorsConfig, CompiledWithDefaults) {
 
 }  // namespace
 }  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+TEST(ProviderTypes, CompiledToShortLowerCaseForms) {
+  auto r = load("providers:\n  p:\n    algorithms: [HS256]\n    types: [at+jwt, Application/JWT]\n"
+                "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_EQ(r.snap->providers[0].rules.types, (std::vector<std::string>{"at+jwt", "jwt"}));
+  auto none = load(std::string(hs256_provider) + minimal_config());
+  ASSERT_TRUE(none.snap);
+  EXPECT_TRUE(none.snap->providers[0].rules.types.empty());
+}
+
+TEST(ProviderTypes, RefusedValues) {
+  auto empty = load("providers:\n  p:\n    algorithms: [HS256]\n    types: []\n"
+                    "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  EXPECT_TRUE(has_error(empty, 4, "list at least one type"));
+  auto bad = load("providers:\n  p:\n    algorithms: [HS256]\n    types: ['at jwt']\n"
+                  "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  EXPECT_TRUE(has_error(bad, 4, "is not a media type"));
+}
+
+TEST(ProviderCaFile, MustBeReadable) {
+  auto r = load("providers:\n  p:\n    issuer: https://id.example.com\n    discovery: true\n"
+                "    ca_file: missing/idp-ca.pem\n    algorithms: [RS256]\n" + minimal_config());
+  EXPECT_TRUE(has_error(r, 5, "missing/idp-ca.pem"));
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing
