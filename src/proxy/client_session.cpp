@@ -301,7 +301,9 @@ void client_session::handle_request() {
     return reply_error(500, "the gateway failed to process the request", true);
   }
 
-  if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
+  if (decision_.preflight)
+    auth_result_ = "preflight";  // answered by the gateway, no token looked at
+  else if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
     auth_result_ = "none";
   else if (decision_.reason != jose::status::ok)
     auth_result_ = jose::to_string(decision_.reason);

@@ -5,6 +5,8 @@ own errors included, the upstream's Access-Control-* replaced, Vary: Origin."""
 
 import unittest
 
+from test_jwks import wait_until
+
 from harness import (GatewayTestCase, EchoUpstream, TestKeys, _RawServer, gateway_config,
                      provider_config, start_gateway)
 
@@ -87,6 +89,11 @@ class Cors(GatewayTestCase):
         self.assertIn("Origin", resp.header_all("Vary"))
         self.assertIsNone(resp.header("WWW-Authenticate"))
         self.assertEqual(self.echo.hit_count(), before)
+        rid = resp.header("X-Request-Id")
+        self.assertTrue(wait_until(lambda: any(e.get("request_id") == rid for e in self.gw.access_log()), 5))
+        entry = [e for e in self.gw.access_log() if e.get("request_id") == rid][0]
+        self.assertEqual((entry["status"], entry["auth"], entry["route"], entry["method"]),
+                         (204, "preflight", "api", "OPTIONS"))
 
     def test_preflight_refusals_are_403_without_allow_fields(self):
         before = self.echo.hit_count()
