@@ -11,7 +11,7 @@ build_pkgs=(
 )
 test_pkgs=(
   python3 python3-jwt python3-cryptography python3-yaml
-  openssl curl clang libclang-rt-14-dev nginx-light redis-server
+  openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
 )
 bench_pkgs=(wrk haproxy nginx-light)
 

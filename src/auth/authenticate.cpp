@@ -108,7 +108,10 @@ authentication authenticate(const config::snapshot& snap, std::span<const config
   const std::string* iss = string_claim(parsed.payload, "iss", iss_storage);
   std::vector<const config::provider*> judges = judges_for(providers, iss);
   if (judges.empty()) {
-    result.status = iss ? jose::status::issuer_mismatch : jose::status::missing_claim;
+    // An `iss` of the wrong JSON type is there, just not a match: never missing.
+    auto it = parsed.payload.find("iss");
+    bool present = it != parsed.payload.end() && !it->value().is_null();
+    result.status = iss || present ? jose::status::issuer_mismatch : jose::status::missing_claim;
     result.provider = providers.empty() ? nullptr : providers.front();
     return result;
   }

@@ -4,6 +4,7 @@
 
 #include "jwtgate/auth/decision.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,50 @@ std::string_view describe(routing::target_error e) noexcept {
     case routing::target_error::too_long: return "the request target is too long";
   }
   return "the request target is invalid";
+}
+
+// A CORS preflight (SPEC section 10) is matched by the method it asks for.
+// On a route with `cors` the gateway answers it: 204 with the policy's fields,
+// or 403 without any Access-Control-Allow-* field. False: not a preflight the
+// gateway answers (the request is handled as usual).
+bool answer_preflight(const config::snapshot& snap, const request_head& req, std::string_view path, decision& d) {
+  if (req.method != "OPTIONS") return false;
+  auto origin = req.headers->first("Origin");
+  auto method = req.headers->first("Access-Control-Request-Method");
+  if (!origin || !method) return false;
+  std::optional<std::size_t> index = snap.table.match(*method, path, req.host);
+  if (!index || *index >= snap.routes.size() || !snap.routes[*index].cors) return false;
+  const config::route& route = snap.routes[*index];
+  const routing::cors_policy& policy = *route.cors;
+  d.route = &route;
+  d.preflight = true;
+  std::string requested_headers;
+  req.headers->for_each("Access-Control-Request-Headers", [&](std::string_view v) {
+    if (!requested_headers.empty()) requested_headers.push_back(',');
+    requested_headers.append(v);
+  });
+  reply r;
+  switch (policy.check_preflight(*origin, *method, requested_headers)) {
+    case routing::preflight_result::allowed: {
+      r.status = 204;
+      routing::cors_fields fields;
+      std::size_t n = policy.preflight_fields(*origin, fields);
+      for (std::size_t i = 0; i < n; ++i) r.headers.emplace_back(fields[i].name, fields[i].value);
+      break;
+    }
+    case routing::preflight_result::origin_not_allowed:
+      r = forbidden_reply("CORS preflight refused: the origin is not allowed on this route");
+      break;
+    case routing::preflight_result::method_not_allowed:
+      r = forbidden_reply("CORS preflight refused: the requested method is not allowed");
+      break;
+    case routing::preflight_result::header_not_allowed:
+      r = forbidden_reply("CORS preflight refused: a requested header is not allowed");
+      break;
+  }
+  if (r.status != 204) r.headers.emplace_back("Vary", "Origin");  // 204: among the policy's fields
+  respond(d, std::move(r));
+  return true;
 }
 
 // The token sources of every provider of the route, in provider then source
@@ -190,6 +235,8 @@ decision decide(const config::snapshot& snap, const request_head& req, thread_co
     return d;
   }
 
+  if (answer_preflight(snap, req, target.path, d)) return d;
+
   std::optional<std::size_t> index = snap.table.match(req.method, target.path, req.host);
   if (!index || *index >= snap.routes.size() || snap.routes[*index].cfg == nullptr) {
     respond(d, not_found_reply());
@@ -197,6 +244,13 @@ decision decide(const config::snapshot& snap, const request_head& req, thread_co
   }
   const config::route& route = snap.routes[*index];
   d.route = &route;
+  if (route.cors) {
+    auto origin = req.headers->first("Origin");
+    if (origin && route.cors->allows_origin(*origin)) {
+      d.cors = &*route.cors;
+      d.origin = *origin;
+    }
+  }
   if (route.upstream == nullptr) {  // a decision-only route
     respond(d, not_found_reply());
     return d;

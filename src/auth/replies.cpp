@@ -94,6 +94,13 @@ reply bad_request_reply(std::string_view description, std::string_view reason) {
   return r;
 }
 
+reply forbidden_reply(std::string_view description) {
+  reply r;
+  r.status = 403;
+  r.body = json_body("forbidden", description, {});
+  return r;
+}
+
 reply not_found_reply() {
   reply r;
   r.status = 404;

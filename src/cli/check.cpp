@@ -164,6 +164,11 @@ void print_routes(const config::snapshot& snap) {
     if (!cfg.host.empty()) matcher += " host " + cfg.host;
     std::printf("  %s: %s -> %s, auth %s\n", cfg.name.c_str(), matcher.c_str(),
                 r.upstream ? r.upstream->name.c_str() : "(decisions only)", auth_text(r).c_str());
+    if (r.cors) {
+      const auto& c = r.cors->settings();
+      std::printf("    cors: origins %s; methods %s%s\n", join(c.allow_origins).c_str(), join(c.allow_methods).c_str(),
+                  c.allow_credentials ? "; credentials" : "");
+    }
   }
 }
 

@@ -18,6 +18,7 @@ constexpr const char* serve_usage =
     "\n"
     "Runs the gateway with the configuration in FILE.\n"
     "  SIGHUP           reload FILE (kept only when valid)\n"
+    "  SIGUSR1          reopen the access log file (after logrotate renamed it)\n"
     "  SIGTERM, SIGINT  stop accepting, finish requests in flight (server.drain_timeout), exit 0\n"
     "\n"
     "Logs go to stderr; the access log to stdout, a file, or nowhere (server.access_log).\n";

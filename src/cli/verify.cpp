@@ -3,8 +3,8 @@
 // would (issuer match first, then the providers without issuer in order).
 //
 // Exit status: 0 valid, 1 invalid, 2 usage error or unusable config file.
-// Providers whose keys come only from jwks_url/discovery are not fetched here:
-// their tokens report keys_unavailable.
+// The jwks_url and discovery sources of the providers are fetched first, as
+// `serve` would (with each source's ca_file), within --timeout.
 
 #include <cstdio>
 #include <ctime>
@@ -14,15 +14,20 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/json/serialize.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include "cli/commands.h"
 #include "jwtgate/auth/authenticate.h"
 #include "jwtgate/auth/thread_context.h"
 #include "jwtgate/config/snapshot.h"
+#include "jwtgate/config/units.h"
 #include "jwtgate/jose/base64url.h"
 #include "jwtgate/jose/json.h"
 #include "jwtgate/jose/status.h"
+#include "jwtgate/keys/key_manager.h"
 
 namespace jwtgate::cli {
 namespace {
@@ -37,6 +42,8 @@ constexpr const char* verify_usage =
     "  -c, --config FILE   the gateway configuration\n"
     "  --provider NAME     verify with this provider only (default: every\n"
     "                      provider, issuer match first)\n"
+    "  --timeout DURATION  how long to wait for jwks_url and discovery\n"
+    "                      fetches (default 10s)\n"
     "\n"
     "exit status: 0 valid, 1 invalid, 2 usage or config error\n";
 
@@ -112,18 +119,59 @@ void print_decoded(std::string_view token) {
   std::printf("%s\n", text.c_str());
 }
 
+// Fetches the remote keys of `providers` once, as serve does at start: each
+// provider's key store gets what its first round brought. Prints a line on
+// stderr for every remote provider still without keys.
+void fetch_remote_keys(const std::shared_ptr<const config::snapshot>& snap,
+                       const std::vector<const config::provider*>& providers, std::chrono::milliseconds timeout) {
+  bool any_remote = false;
+  for (const auto* p : providers) any_remote = any_remote || p->has_remote_keys;
+  if (!any_remote) return;
+  boost::asio::io_context ioc;
+  keys::key_manager manager(ioc);
+  manager.adopt(snap);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!manager.first_rounds_done() && std::chrono::steady_clock::now() < deadline) {
+    ioc.run_for(std::chrono::milliseconds(50));
+    if (ioc.stopped()) ioc.restart();
+  }
+  bool timed_out = !manager.first_rounds_done();
+  manager.stop();
+  ioc.restart();
+  ioc.poll();
+  for (const auto* p : providers) {
+    if (!p->has_remote_keys || !p->keys) continue;
+    auto current = p->keys->current();
+    if (current && !current->empty()) continue;
+    if (timed_out)
+      std::fprintf(stderr, "jwtgate verify: provider '%s': no keys fetched within %lld ms (jwks_url or discovery "
+                           "did not answer in time)\n", p->cfg->name.c_str(), static_cast<long long>(timeout.count()));
+    else
+      std::fprintf(stderr, "jwtgate verify: provider '%s': its jwks_url or discovery sources gave no usable key "
+                           "(see the jwks: lines above)\n", p->cfg->name.c_str());
+  }
+}
+
 }  // namespace
 
 int run_verify(int argc, char** argv) {
   std::string config_path, provider_name, token_arg;
   bool have_provider = false, have_token = false;
+  std::chrono::milliseconds fetch_timeout(10000);
   for (int i = 1; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::fputs(verify_usage, stdout);
       return 0;
     }
-    if (arg == "-c" || arg == "--config" || arg == "--provider") {
+    if (arg == "--timeout") {
+      if (i + 1 >= argc) return usage_error("--timeout needs a value");
+      config::duration d{};
+      std::string why;
+      if (!config::parse_duration(argv[++i], d, why) || d.count() <= 0)
+        return usage_error("--timeout: expected a duration such as 10s or 500ms");
+      fetch_timeout = d;
+    } else if (arg == "-c" || arg == "--config" || arg == "--provider") {
       if (i + 1 >= argc) return usage_error(std::string(arg) + " needs a value");
       (arg == "--provider" ? provider_name : config_path) = argv[++i];
       if (arg == "--provider") have_provider = true;
@@ -160,6 +208,11 @@ int run_verify(int argc, char** argv) {
   if (providers.empty()) return usage_error("the config has no providers");
 
   print_decoded(token);
+
+  // Diagnostics (jwks: lines) on stderr; stdout carries only the verdict.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("jwtgate"));
+  spdlog::set_pattern("%l %v");
+  fetch_remote_keys(loaded.snap, providers, fetch_timeout);
 
   auth::thread_context ctx(0);
   auth::authentication result = auth::authenticate(snap, providers, token, ctx, std::time(nullptr));

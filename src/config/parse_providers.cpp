@@ -190,13 +190,24 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
   bool algorithms_is_list = false;
   std::size_t token_sources_listed = 0, algorithms_listed = 0;
   std::optional<yaml::field_value> discovery_node, token_from_node;
-  const std::array<yaml::field, 16> fields{{
+  const std::array<yaml::field, 18> fields{{
       {"issuer",
        [&](const yaml::field_value& f) {
          std::string issuer;
          if (yaml::read_string(f, d, issuer)) out.issuer = std::move(issuer);
        }},
       {"audiences", [&](const yaml::field_value& f) { yaml::read_string_list(f, d, out.audiences); }},
+      {"types",
+       [&](const yaml::field_value& f) {
+         yaml::read_list(f, d, [&](const yaml::field_value& item) {
+           std::string type;
+           if (!yaml::read_string(item, d, type)) return;
+           if (!is_http_token(type) && type.find('/') == std::string::npos)
+             return d.error(item.where, item.path + ": '" + type + "' is not a media type (e.g. at+jwt)");
+           out.types.push_back(std::move(type));
+         });
+         if (f.node.IsSequence() && f.node.size() == 0) d.error(f.where, f.path + ": list at least one type");
+       }},
       {"algorithms",
        [&](const yaml::field_value& f) {
          has_algorithms = true;
@@ -213,6 +224,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
          });
        }},
       {"discovery", [&](const yaml::field_value& f) { discovery_node = f; yaml::read_bool(f, d, out.discovery); }},
+      {"ca_file", [&](const yaml::field_value& f) { ctx.read_readable_file(f, out.ca_file); }},
       {"jwks_refresh",
        [&](const yaml::field_value& f) {
          duration value{};

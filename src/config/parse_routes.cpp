@@ -6,6 +6,7 @@
 
 #include "config/parse_context.h"
 #include "config/validators.h"
+#include "jwtgate/routing/cors.h"
 
 namespace jwtgate::config {
 namespace {
@@ -73,10 +74,90 @@ void parse_auth(const yaml::field_value& v, const parse_context& ctx, route_conf
   parse_auth_map(v, ctx, out);
 }
 
+// A list of header names (allow_headers, expose_headers); "*" only where `star_ok`.
+void read_header_names(const yaml::field_value& f, diagnostics& d, std::vector<std::string>& out,
+                       std::optional<mark>& star) {
+  yaml::read_list(f, d, [&](const yaml::field_value& item) {
+    std::string name;
+    if (!yaml::read_string(item, d, name)) return;
+    if (name == "*") {
+      star = item.where;
+    } else if (!is_http_token(name)) {
+      return d.error(item.where, item.path + ": '" + name + "' is not a valid header name");
+    }
+    out.push_back(std::move(name));
+  });
+}
+
+// SPEC section 10. Refused: "*" with credentials, origins that are not exactly
+// scheme://host[:port], "null", "*" beside other origins.
+void parse_cors(const yaml::field_value& v, const parse_context& ctx, cors_config& out) {
+  auto& d = ctx.diag;
+  out.where = v.where;
+  bool has_origins = false;
+  std::optional<mark> star_origin, star_header, star_expose;
+  mark credentials_where;
+  const std::array<yaml::field, 6> fields{{
+      {"allow_origins",
+       [&](const yaml::field_value& f) {
+         has_origins = true;
+         yaml::read_list(f, d, [&](const yaml::field_value& item) {
+           std::string text, why;
+           if (!yaml::read_string(item, d, text)) return;
+           if (text == "*") {
+             star_origin = item.where;
+           } else {
+             routing::origin o;
+             if (!routing::parse_origin(text, o, why))
+               return d.error(item.where, item.path + ": '" + text + "' is not an origin: " + why);
+           }
+           out.allow_origins.push_back(std::move(text));
+         });
+         if (f.node.IsSequence() && f.node.size() == 0)
+           d.error(f.where, f.path + ": list at least one origin");
+       }},
+      {"allow_methods",
+       [&](const yaml::field_value& f) {
+         yaml::read_list(f, d, [&](const yaml::field_value& item) {
+           std::string method;
+           if (!yaml::read_string(item, d, method)) return;
+           if (!is_http_token(method)) return d.error(item.where, item.path + ": '" + method + "' is not a valid method");
+           out.allow_methods.push_back(std::move(method));
+         });
+       }},
+      {"allow_headers", [&](const yaml::field_value& f) { read_header_names(f, d, out.allow_headers, star_header); }},
+      {"expose_headers", [&](const yaml::field_value& f) { read_header_names(f, d, out.expose_headers, star_expose); }},
+      {"allow_credentials",
+       [&](const yaml::field_value& f) {
+         credentials_where = f.where;
+         yaml::read_bool(f, d, out.allow_credentials);
+       }},
+      {"max_age",
+       [&](const yaml::field_value& f) {
+         duration age{};
+         if (yaml::read_duration(f, d, age)) out.max_age = age;
+       }},
+  }};
+  if (!yaml::read_fields(v, fields, d)) return;
+  if (!has_origins) return d.error(v.where, v.path + ": allow_origins is required (exact origins, or \"*\")");
+  if (star_origin && out.allow_origins.size() > 1)
+    d.error(*star_origin, v.path + ".allow_origins: \"*\" allows every origin; list nothing beside it");
+  if (out.allow_credentials) {
+    if (star_origin)
+      d.error(*star_origin, v.path + ".allow_origins: \"*\" cannot be used with allow_credentials: true "
+                                    "(list the exact origins)");
+    if (star_header)
+      d.error(*star_header, v.path + ".allow_headers: \"*\" cannot be used with allow_credentials: true");
+  }
+  if (star_header && out.allow_headers.size() > 1)
+    d.error(*star_header, v.path + ".allow_headers: \"*\" allows every header; list nothing beside it");
+  if (star_expose) d.error(*star_expose, v.path + ".expose_headers: list the header names to expose, not \"*\"");
+}
+
 void parse_route(const yaml::field_value& v, const parse_context& ctx, route_config& out, mark& name_where) {
   auto& d = ctx.diag;
   bool has_path = false, has_prefix = false, has_auth = false;
-  const std::array<yaml::field, 7> fields{{
+  const std::array<yaml::field, 8> fields{{
       {"name",
        [&](const yaml::field_value& f) {
          std::string name;
@@ -114,6 +195,7 @@ void parse_route(const yaml::field_value& v, const parse_context& ctx, route_con
          yaml::read_string(f, d, out.upstream);
        }},
       {"auth", [&](const yaml::field_value& f) { has_auth = true; parse_auth(f, ctx, out); }},
+      {"cors", [&](const yaml::field_value& f) { parse_cors(f, ctx, out.cors.emplace()); }},
   }};
   if (!yaml::read_fields(v, fields, d)) return;
   if (!v.node.IsMap()) return d.error(v.where, v.path + ": expected a mapping, got nothing");

@@ -15,12 +15,31 @@
 namespace jwtgate::config {
 namespace {
 
+// The route's `cors` block with SPEC 10's defaults filled in.
+routing::cors_settings cors_settings_of(const route_config& r) {
+  const cors_config& c = *r.cors;
+  routing::cors_settings s;
+  for (const auto& o : c.allow_origins) {
+    routing::origin parsed;
+    s.allow_origins.push_back(o != "*" && routing::parse_origin(o, parsed) ? routing::serialize_origin(parsed) : o);
+  }
+  s.allow_methods = c.allow_methods;
+  if (s.allow_methods.empty()) s.allow_methods = r.methods;
+  if (s.allow_methods.empty()) s.allow_methods = {"GET", "HEAD", "POST"};
+  s.allow_headers = c.allow_headers;
+  s.expose_headers = c.expose_headers;
+  s.allow_credentials = c.allow_credentials;
+  if (c.max_age) s.max_age_seconds = std::chrono::duration_cast<std::chrono::seconds>(*c.max_age).count();
+  return s;
+}
+
 constexpr std::size_t max_config_bytes = 4 * 1024 * 1024;
 
 jose::claim_rules rules_of(const provider_config& p) {
   jose::claim_rules rules;
   rules.issuer = p.issuer;
   rules.audiences = p.audiences;
+  for (const auto& t : p.types) rules.types.push_back(jose::media_type_short_form(t));
   rules.required = p.require_claims;
   rules.clock_skew = std::chrono::duration_cast<std::chrono::seconds>(p.clock_skew);
   if (p.max_lifetime) rules.max_lifetime = std::chrono::duration_cast<std::chrono::seconds>(*p.max_lifetime);
@@ -72,6 +91,7 @@ std::shared_ptr<snapshot> compile(config cfg, diagnostics& d) {
     if (r.auth.type != route_auth::mode::none)
       for (const std::string& name : r.auth.providers)
         if (const provider* p = snap->find_provider(name)) compiled.providers.push_back(p);
+    if (r.cors) compiled.cors.emplace(cors_settings_of(r));
     matchers.push_back({r.path, r.path_prefix, r.methods, r.host});
   }
   snap->table = routing::route_table(std::move(matchers));

@@ -164,6 +164,17 @@ void http_fetch(asio::io_context& ioc, fetch_request req, fetch_handler done) {
   std::make_shared<fetch_op>(ioc, std::move(req), std::move(done))->start();
 }
 
+std::chrono::milliseconds next_refresh(std::chrono::milliseconds refresh, std::chrono::milliseconds min_refresh,
+                                       std::optional<std::chrono::seconds> max_age) noexcept {
+  using std::chrono::milliseconds;
+  if (!max_age || max_age->count() <= 0) return refresh;  // no-store, no-cache, max-age=0: jwks_refresh
+  // Compared in seconds first: a huge max-age must not overflow into a short one.
+  if (*max_age >= std::chrono::duration_cast<std::chrono::seconds>(refresh) + std::chrono::seconds(1)) return refresh;
+  milliseconds wanted = *max_age;
+  milliseconds floor = std::min(std::max(min_refresh, milliseconds(1000)), refresh);
+  return std::min(std::max(wanted, floor), refresh);
+}
+
 std::optional<std::chrono::seconds> parse_max_age(std::string_view cc) noexcept {
   std::optional<std::chrono::seconds> result;
   while (!cc.empty()) {

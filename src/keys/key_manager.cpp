@@ -28,7 +28,7 @@ std::string remote_identity(const config::provider& p) {
   std::string id = p.cfg->name;
   id += '\n';
   p.cfg->algorithms.for_each([&](jose::alg a) { id += jose::to_string(a); id += ','; });
-  if (p.cfg->discovery) id += "\ndiscovery " + p.cfg->issuer.value_or("");
+  if (p.cfg->discovery) id += "\ndiscovery " + p.cfg->issuer.value_or("") + " " + p.cfg->ca_file;
   for (const auto& k : p.cfg->keys)
     if (k.type == config::key_source::kind::jwks_url) id += "\n" + k.value + " " + k.ca_file;
   return id;
@@ -59,13 +59,17 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
     }
     if (p.cfg->discovery && p.cfg->issuer) {
       discovery_issuer_ = *p.cfg->issuer;
-      sources_.push_back(source{});  // its URL comes from the discovery document
+      discovery_ca_file_ = p.cfg->ca_file;
+      // Its URL comes from the discovery document; the provider's ca_file is
+      // trusted for it as for the discovery request.
+      sources_.push_back(source{{}, p.cfg->ca_file, {}, false, {}});
     }
     for (const auto& k : p.cfg->keys)
       if (k.type == config::key_source::kind::jwks_url) sources_.push_back(source{k.value, k.ca_file, {}, false, {}});
   }
 
   const std::string& identity() const noexcept { return identity_; }
+  bool finished_a_round() const noexcept { return rounds_ != 0; }
 
   // Takes the keys an identical provider of the previous config had fetched.
   void inherit(const remote_provider& old) {
@@ -123,7 +127,8 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
 
   void discover() {
     fetch_request req;
-    req.url = discovery_url(discovery_issuer_);  // the system CA store: no ca_file belongs to it
+    req.url = discovery_url(discovery_issuer_);
+    req.ca_file = discovery_ca_file_;  // empty: the system store
     http_fetch(manager_.ioc_, std::move(req), [self = shared_from_this()](fetch_response res) {
       if (self->stopped_) return;
       std::string problem;
@@ -211,6 +216,7 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
 
   void finish_round() {
     in_flight_ = false;
+    ++rounds_;
     if (round_changed_) publish();
     if (!round_failed_) store_->note_fetched();
     milliseconds next = refresh_;
@@ -224,9 +230,7 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
       next = milliseconds(static_cast<long long>(double(backoff.count()) * jitter(manager_.rng_)));
     } else {
       failures_ = 0;
-      // A shorter Cache-Control max-age is honoured, never below jwks_min_refresh.
-      if (round_max_age_ && milliseconds(*round_max_age_) < next)
-        next = std::max<milliseconds>(milliseconds(*round_max_age_), std::max(min_refresh_, milliseconds(1000)));
+      next = next_refresh(refresh_, min_refresh_, round_max_age_);
     }
     timer_.expires_after(next);
     timer_.async_wait([self = weak_from_this()](boost::system::error_code ec) {
@@ -251,12 +255,14 @@ class remote_provider : public refresh_listener, public std::enable_shared_from_
   std::vector<jose::key> static_keys_;
   std::vector<source> sources_;
   std::string discovery_issuer_;
+  std::string discovery_ca_file_;
   std::string discovered_;
   jose::alg_set allowed_;
   milliseconds refresh_;
   milliseconds min_refresh_;
   asio::steady_timer timer_;
   bool in_flight_ = false;
+  std::uint64_t rounds_ = 0;  // fetch rounds finished, good or failed
   bool stopped_ = false;
   bool round_failed_ = false;
   bool round_changed_ = false;
@@ -293,6 +299,12 @@ void key_manager::stop() {
     retired_.push_back(rp);
   }
   active_.clear();
+}
+
+bool key_manager::first_rounds_done() const {
+  for (const auto& [name, p] : active_)
+    if (!p->finished_a_round()) return false;
+  return true;
 }
 
 std::vector<fetch_stat> key_manager::stats() const {

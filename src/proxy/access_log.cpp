@@ -4,7 +4,8 @@
 #include <ctime>
 
 #include <spdlog/async.h>
-#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/details/file_helper.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -117,6 +118,42 @@ std::string format_access_line(const access_entry& e) {
   return out;
 }
 
+// A file sink that can be reopened under the same name (SIGUSR1, for
+// logrotate): lines after the reopen go to the new file. A failed reopen drops
+// lines until the next one succeeds, rather than writing into nothing.
+class reopenable_file_sink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  explicit reopenable_file_sink(const std::string& path) { file_.open(path, false); }
+
+  bool reopen(std::string& error) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    try {
+      file_.reopen(false);
+      broken_ = false;
+      return true;
+    } catch (const spdlog::spdlog_ex& ex) {  // boundary: spdlog reports open failures by throwing
+      broken_ = true;
+      error = ex.what();
+      return false;
+    }
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    if (broken_) return;
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    file_.write(formatted);
+  }
+  void flush_() override {
+    if (!broken_) file_.flush();
+  }
+
+ private:
+  spdlog::details::file_helper file_;
+  bool broken_ = false;
+};
+
 std::shared_ptr<access_log> access_log::open(const std::string& spec, std::string& error) {
   auto log = std::shared_ptr<access_log>(new access_log());
   if (spec == "off") return log;
@@ -127,7 +164,7 @@ std::shared_ptr<access_log> access_log::open(const std::string& spec, std::strin
     if (spec == "stdout" || spec.empty())
       sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
     else
-      sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(spec, false);
+      sink = log->file_ = std::make_shared<reopenable_file_sink>(spec);
     auto logger = std::make_shared<spdlog::async_logger>(
         "access", sink, spdlog::thread_pool(), spdlog::async_overflow_policy::block);
     logger->set_pattern("%v");
@@ -139,6 +176,12 @@ std::shared_ptr<access_log> access_log::open(const std::string& spec, std::strin
     return nullptr;
   }
   return log;
+}
+
+bool access_log::reopen(std::string& error) {
+  if (!file_) return true;  // stdout or off: nothing to reopen
+  if (logger_) logger_->flush();  // lines already queued go to the old file
+  return file_->reopen(error);
 }
 
 access_log::~access_log() {

@@ -16,6 +16,7 @@
 #include "jwtgate/proxy/framing.h"
 #include "jwtgate/proxy/header_rewrite.h"
 #include "jwtgate/revocation/service.h"
+#include "jwtgate/routing/cors.h"
 #include "jwtgate/routing/path.h"
 
 namespace jwtgate::proxy {
@@ -202,6 +203,9 @@ void client_session::begin_request_state() {
   response_started_ = false;
   retried_ = false;
   upstream_reused_ = false;
+  early_response_ = false;
+  sending_body_ = false;
+  upstream_spoke_ = false;
 }
 
 void client_session::on_head(error_code ec) {
@@ -301,7 +305,9 @@ void client_session::handle_request() {
     return reply_error(500, "the gateway failed to process the request", true);
   }
 
-  if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
+  if (decision_.preflight)
+    auth_result_ = "preflight";  // answered by the gateway, no token looked at
+  else if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
     auth_result_ = "none";
   else if (decision_.reason != jose::status::ok)
     auth_result_ = jose::to_string(decision_.reason);
@@ -442,6 +448,13 @@ void client_session::reply(const auth::reply& r, bool close) {
   res.version(parser_ && parser_->is_header_done() ? parser_->get().version : 11);
   if (!r.www_authenticate.empty()) res.set(http::field::www_authenticate, r.www_authenticate);
   for (const auto& [name, value] : r.headers) res.insert(name, value);
+  if (decision_.cors && !decision_.preflight) {
+    // The gateway's own errors carry the route's CORS fields too, so that a
+    // browser page can read them (SPEC section 10).
+    routing::cors_fields fields;
+    std::size_t n = decision_.cors->response_fields(decision_.origin, fields);
+    for (std::size_t i = 0; i < n; ++i) res.insert(fields[i].name, fields[i].value);
+  }
   if (!r.body.empty()) {
     res.set(http::field::content_type, "application/json");
     res.set(http::field::cache_control, "no-store");
@@ -646,9 +659,36 @@ void client_session::on_upstream_head_written(error_code ec) {
     if (may_retry()) return retry_on_fresh_connection();
     return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
   }
-  if (request_has_body_) return read_request_body();
+  if (request_has_body_) {
+    watch_upstream_while_sending();
+    return read_request_body();
+  }
   up_request_done_ = true;
   read_response_head();
+}
+
+// An upstream that refuses the body answers and stops reading; the body write
+// would then wait for room that never comes. Watching for its first bytes lets
+// the gateway stop sending and relay the answer instead (see read_early_response).
+// Plain TCP only: on TLS the bytes cannot be told apart from an interim 1xx
+// without decrypting, so TLS upstreams rely on the write failing.
+void client_session::watch_upstream_while_sending() {
+  sending_body_ = true;
+  upstream_spoke_ = false;
+  if (upstream_->stream.tls()) return;
+  upstream_->stream.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_ || !self->sending_body_ || !self->upstream_) return;
+    auto& sock = self->upstream_->stream.socket();
+    std::array<char, 12> peek{};
+    error_code peek_ec;
+    std::size_t n = sock.receive(asio::buffer(peek), tcp::socket::message_peek, peek_ec);
+    // An interim answer (100, 103) is no refusal: the body keeps going.
+    if (!peek_ec && n >= 10 && std::string_view(peek.data(), 5) == "HTTP/" && peek[9] == '1') return;
+    self->upstream_spoke_ = true;
+    // Fails the body write under way (or the next one); its handler reads the answer.
+    error_code ignored;
+    sock.shutdown(tcp::socket::shutdown_send, ignored);
+  });
 }
 
 void client_session::read_request_body() {
@@ -697,9 +737,36 @@ void client_session::on_request_body(error_code ec) {
 }
 
 void client_session::on_request_body_written(error_code ec) {
-  if (ec) return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream stopped reading the request");
-  if (!parser_->is_done()) return read_request_body();
+  if (ec) {
+    if (upstream_->stream.timed_out()) return upstream_failed(504, "the upstream stopped reading the request");
+    // An upstream that refuses a body (a 413 or 401 of its own) often answers
+    // and closes without reading it; its answer may be waiting: relay it, as
+    // nginx does, rather than a 502.
+    return read_early_response();
+  }
+  if (!parser_->is_done()) {
+    if (upstream_spoke_ || upstream_answered_early()) return read_early_response();
+    return read_request_body();
+  }
+  sending_body_ = false;
   up_request_done_ = true;
+  read_response_head();
+}
+
+// Has the upstream sent something while the body was still going out? (One
+// FIONREAD per body chunk.)
+bool client_session::upstream_answered_early() noexcept {
+  if (upstream_->buffer.size() != 0) return true;
+  error_code ec;
+  return upstream_->stream.socket().available(ec) > 0 && !ec;
+}
+
+void client_session::read_early_response() {
+  early_response_ = true;
+  sending_body_ = false;
+  // The rest of the client's body is never read: the connection cannot carry
+  // another request, and the upstream connection is not reused (up_request_done_).
+  client_keep_alive_ = false;
   read_response_head();
 }
 
@@ -717,6 +784,7 @@ void client_session::on_response_head(error_code ec) {
   if (ec) {
     if (upstream_->stream.timed_out())
       return upstream_failed(504, "the upstream did not answer in time");
+    if (early_response_) return upstream_failed(502, "the upstream stopped reading the request", true);
     if (connection_dropped(ec) && may_retry()) return retry_on_fresh_connection();
     return upstream_failed(502, "the upstream sent an invalid or no response");
   }
@@ -825,12 +893,21 @@ void client_session::write_response_head() {
 }
 
 // The upstream's fields minus hop-by-hop ones and those its Connection names.
+// On a route with `cors` the gateway's CORS fields replace the upstream's.
 void client_session::append_relayed_fields(std::string& out) {
   std::string connection_joined;
   auto connection = res_in_.joined(static_cast<int>(http::field::connection), connection_joined);
+  const bool cors_route = decision_.route && decision_.route->cors;
   for (const auto& e : res_in_.entries()) {
     auto name = res_in_.name(e);
-    if (!must_strip_response_field(name, connection)) append_field(out, name, res_in_.value(e));
+    if (must_strip_response_field(name, connection)) continue;
+    if (cors_route && routing::is_cors_response_field(name)) continue;
+    append_field(out, name, res_in_.value(e));
+  }
+  if (decision_.cors) {
+    routing::cors_fields fields;
+    std::size_t n = decision_.cors->response_fields(decision_.origin, fields);
+    for (std::size_t i = 0; i < n; ++i) append_field(out, fields[i].name, fields[i].value);
   }
 }
 
@@ -931,7 +1008,7 @@ void client_session::finish_request(bool keep_alive) {
   // a broken upstream may still send a body whose length nobody can know, so
   // that connection is never reused either.
   bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->keep_alive() &&
-                  !up_res_->need_eof() && up_request_done_ &&
+                  !up_res_->need_eof() && up_request_done_ && !upstream_spoke_ &&
                   upstream_->buffer.size() == 0 && method() != http::verb::head;
   if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
   else if (upstream_) upstream_->stream.close();
@@ -1061,7 +1138,14 @@ void client_session::log_request() {
 
 void client_session::close_gracefully() {
   if (closed_) return;
-  if (stream_.tls()) return close_now();
+  if (auto* tls = stream_.tls()) {
+    // A TLS connection ends with close_notify (RFC 8446 6.1), so the client can
+    // tell the end of a close-delimited response from a truncation. The
+    // client's own close_notify is waited for only up to linger_time.
+    wait_on_client(linger_time);
+    tls->async_shutdown([self = shared_from_this()](error_code) { self->close_now(); });
+    return;
+  }
   // Lingering close: stop sending, then read and drop what the client still
   // sends for a moment, so a reset does not destroy the reply in flight.
   error_code ignored;

@@ -68,6 +68,9 @@ class client_session : public std::enable_shared_from_this<client_session> {
   void on_request_body(error_code ec);
   void on_request_body_written(error_code ec);
   void read_response_head();
+  bool upstream_answered_early() noexcept;
+  void watch_upstream_while_sending();
+  void read_early_response();
   void on_response_head(error_code ec);
   void write_response_head();
   void append_relayed_fields(std::string& out);
@@ -134,6 +137,9 @@ class client_session : public std::enable_shared_from_this<client_session> {
 
   std::unique_ptr<upstream_connection> upstream_;
   bool upstream_reused_ = false;
+  bool early_response_ = false;  // the upstream answered before reading the whole request body
+  bool sending_body_ = false;    // the request body is going to the upstream
+  bool upstream_spoke_ = false;  // ... and the upstream sent something meanwhile
   flat_head res_in_;  // the upstream's response head; storage reused between requests
   std::optional<response_head_parser> up_res_;
 

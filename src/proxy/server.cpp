@@ -237,6 +237,12 @@ void server::impl::wait_signal() {
     if (ec) return;
     if (sig == SIGHUP) {
       reload();
+    } else if (sig == SIGUSR1) {
+      std::string error;
+      if (shared.log && !shared.log->reopen(error))
+        spdlog::error("SIGUSR1: cannot reopen the access log: {}", error);
+      else
+        spdlog::info("SIGUSR1: access log reopened");
     } else if (!draining) {
       spdlog::info("received {}, draining (up to {} ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                    current->source.server.drain_timeout.count());
@@ -460,6 +466,7 @@ int server::run() {
   auto& i = *impl_;
   if (i.opts.handle_signals) {
     i.signals.emplace(i.control, SIGINT, SIGTERM, SIGHUP);
+    i.signals->add(SIGUSR1);
     i.wait_signal();
   }
   std::vector<std::thread> threads;

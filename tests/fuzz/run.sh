@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the fuzz targets on scratch copies of their seed corpora: fuzz_jose
 # (the JOSE core) for SECONDS, fuzz_http (the proxy's HTTP head parsing) for
-# half as long.
+# half as long, fuzz_cors (CORS origin parsing and matching) for a quarter.
 # usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]
 # Exits non-zero when libFuzzer finds a crash, a leak or a sanitizer report;
 # the reproducer is kept in BUILD_DIR/fuzz-artifacts/.
@@ -40,4 +40,5 @@ run_target() {
 run_target fuzz_jose "$here/corpus" "$seconds"
 run_target fuzz_http "$here/corpus_http" $(( (seconds + 1) / 2 ))
 run_target fuzz_revocation "$here/corpus_revocation" $(( (seconds + 3) / 4 ))
+run_target fuzz_cors "$here/corpus_cors" $(( (seconds + 3) / 4 ))
 echo "fuzz: ok"

@@ -36,6 +36,7 @@ class JwksServer:
         self.mode = "ok"        # ok | status503 | garbage | reset
         self.hits = {}          # path -> count
         self.max_age = None
+        self.cache_control = None  # a whole Cache-Control value, sent as is
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -70,6 +71,8 @@ class JwksServer:
                 self.send_header("Content-Length", str(len(body)))
                 if server.max_age is not None:
                     self.send_header("Cache-Control", "max-age=%d" % server.max_age)
+                if server.cache_control is not None:
+                    self.send_header("Cache-Control", server.cache_control)
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -347,6 +350,66 @@ class Discovery(JwksCase):
         time.sleep(0.3)
         self.assertEqual(gw.admin_get("/readyz").status, 503)
         self.assertEqual(jwks.hit_count(), 0, "keys must not be fetched from an unverified document")
+
+
+class CacheControl(JwksCase):
+    """SPEC section 11: Cache-Control may shorten the periodic refresh, never
+    lengthen it past jwks_refresh; no-store, no-cache and max-age=0 refresh at
+    jwks_refresh. Fetches are counted at the JWKS server."""
+
+    def fetches_with(self, cache_control, refresh, min_refresh=None):
+        jwks = JwksServer()
+        self.addCleanup(jwks.close)
+        jwks.add_key("k1")
+        jwks.cache_control = cache_control
+        provider = {"jwks_refresh": refresh, "jwks_min_refresh": min_refresh or "30s"}
+        gw = self.start(jwks, provider_extra=provider)
+        self.assertTrue(wait_until(lambda: jwks.hit_count() >= 1, 10))
+        return gw, jwks
+
+    def test_cache_directives_never_slow_the_refresh_down(self):
+        # jwks_refresh 2s below the default jwks_min_refresh (30s): every form must
+        # still refresh about every 2 s, not every 30 s or max-age.
+        for cc in ("no-store", "no-cache", "max-age=0", "max-age=1", "max-age=3600", "public, max-age=86400",
+                   "max-age=99999999999999999999", None):
+            with self.subTest(cache_control=cc):
+                gw, jwks = self.fetches_with(cc, "2s")
+                self.assertTrue(wait_until(lambda: jwks.hit_count() >= 3, 9), (cc, jwks.hit_count()))
+                gw.stop()
+
+    def test_a_shorter_max_age_shortens_the_refresh(self):
+        gw, jwks = self.fetches_with("max-age=1", "1h", "1s")
+        self.assertTrue(wait_until(lambda: jwks.hit_count() >= 3, 9), jwks.hit_count())
+
+    def test_no_store_no_cache_and_zero_refresh_at_jwks_refresh(self):
+        # With jwks_refresh 1h these must not refresh sooner (not at jwks_min_refresh).
+        servers = []
+        for cc in ("no-store", "no-cache", "max-age=0"):
+            servers.append((cc,) + self.fetches_with(cc, "1h", "1s"))
+        time.sleep(3)
+        for cc, gw, jwks in servers:
+            self.assertEqual(jwks.hit_count(), 1, cc)
+
+
+class DiscoveryOverHttps(JwksCase):
+    def test_discovery_uses_the_providers_ca_file(self):
+        d = tempfile.mkdtemp(prefix="jwtgate-disc-tls-")
+        self.addCleanup(shutil.rmtree, d, True)
+        pki = harness.TestPKI(d, name="idp CA")
+        jwks = JwksServer(tls=pki)
+        self.addCleanup(jwks.close)
+        jwks.add_key("k1")
+        app = EchoUpstream()
+        self.addCleanup(app.close)
+        config = harness.gateway_config(
+            upstreams={"app": app.url},
+            providers={"idp": {"issuer": jwks.issuer, "discovery": True, "ca_file": pki.ca_file,
+                               "algorithms": ["RS256"], "jwks_refresh": "1h"}},
+            routes=[{"name": "api", "path_prefix": "/", "upstream": "app", "auth": {"providers": ["idp"]}}])
+        gw = harness.start_gateway(self, config)
+        self.assertTrue(wait_until(lambda: gw.admin_get("/readyz").status == 200, 10), gw.stderr_text())
+        self.assertEqual(gw.get("/x", token=jwks.mint("k1")).status, 200)
+        self.assertEqual(jwks.hit_count(ISSUER_PATH + "/.well-known/openid-configuration"), 1)
 
 
 class JwksOverHttps(JwksCase):

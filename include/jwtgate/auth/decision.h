@@ -46,6 +46,13 @@ struct decision {
   std::string subject;                     // verified `sub`, for the access log
   const config::provider* provider = nullptr;  // the provider that judged the token
 
+  // SPEC section 10: the route's CORS policy when it has one and the request's
+  // Origin is allowed; then every response, the gateway's own included, gets
+  // its fields. `origin` views the request's Origin header.
+  const routing::cors_policy* cors = nullptr;
+  std::string_view origin;
+  bool preflight = false;  // answered by the gateway, never proxied
+
   // action::respond
   reply response;
 

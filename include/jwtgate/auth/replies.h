@@ -25,6 +25,9 @@ reply insufficient_scope_reply(std::span<const std::string> scopes);
 // 400 with {"error":"bad_request","error_description":...[,"reason":...]}.
 reply bad_request_reply(std::string_view description, std::string_view reason = {});
 
+// 403 {"error":"forbidden",...} (a refused CORS preflight).
+reply forbidden_reply(std::string_view description);
+
 // 404 {"error":"not_found",...}.
 reply not_found_reply();
 

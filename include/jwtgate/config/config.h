@@ -103,9 +103,11 @@ struct provider_config {
   std::string name;
   std::optional<std::string> issuer;
   std::vector<std::string> audiences;
+  std::vector<std::string> types;  // RFC 9068 `typ` values (at+jwt); empty: typ not checked
   jose::alg_set algorithms;
   std::vector<key_source> keys;
   bool discovery = false;
+  std::string ca_file;  // discovery (and the jwks_uri it finds) over https; empty: system store
   duration jwks_refresh = 5min;
   duration jwks_min_refresh = 30s;
   std::vector<token_source> token_from{{token_source::kind::header, "Authorization", "Bearer "}};
@@ -133,6 +135,17 @@ struct route_auth {
   std::vector<jose::claim_requirement> claims;
 };
 
+// SPEC section 10. Origins are kept as written, validated by the loader.
+struct cors_config {
+  std::vector<std::string> allow_origins;  // exact origins, or "*" alone (without credentials)
+  std::vector<std::string> allow_methods;  // empty: the route's methods, else GET, HEAD, POST
+  std::vector<std::string> allow_headers;
+  std::vector<std::string> expose_headers;
+  bool allow_credentials = false;
+  std::optional<duration> max_age;  // none: no Access-Control-Max-Age
+  mark where;
+};
+
 struct route_config {
   std::string name;
   std::string path;         // exact; empty when path_prefix is used
@@ -141,6 +154,7 @@ struct route_config {
   std::string host;         // empty: any
   std::string upstream;     // empty: forward-auth decisions only
   route_auth auth;
+  std::optional<cors_config> cors;
   mark where;
   mark upstream_where;                // the `upstream` value
   std::vector<mark> providers_where;  // one per auth.providers entry

@@ -13,6 +13,7 @@
 #include "jwtgate/config/config.h"
 #include "jwtgate/jose/verify.h"
 #include "jwtgate/keys/key_store.h"
+#include "jwtgate/routing/cors.h"
 #include "jwtgate/routing/route_table.h"
 
 namespace jwtgate::config {
@@ -28,6 +29,7 @@ struct route {
   const route_config* cfg = nullptr;
   const upstream_config* upstream = nullptr;  // nullptr: forward-auth decisions only
   std::vector<const provider*> providers;     // file order of the route's list
+  std::optional<routing::cors_policy> cors;   // SPEC section 10; none: no CORS handling
 };
 
 struct snapshot {

@@ -32,6 +32,7 @@ struct claim_requirement {
 };
 
 struct claim_rules {
+  std::vector<std::string> types;        // short, lower-case `typ` forms ("at+jwt"); empty: not checked
   std::optional<std::string> issuer;
   std::vector<std::string> audiences;    // empty: not checked
   std::vector<std::string> required;     // require_claims
@@ -40,7 +41,12 @@ struct claim_rules {
   std::vector<claim_requirement> claims;
 };
 
-// exp/nbf with skew, then iss, aud, require_claims, max_lifetime, claims.
+// RFC 7515 4.1.9: "application/at+JWT" -> "at+jwt" (prefix dropped, lower case).
+std::string media_type_short_form(std::string_view typ);
+
+// Header `typ` against `types` (SPEC section 11), then exp/nbf with skew,
+// then iss, aud, require_claims, max_lifetime, claims. A claim that is present
+// with the wrong JSON type is a mismatch of its check, never missing_claim.
 status verify_claims(const jwt& token, const claim_rules& rules, std::int64_t now_unix);
 
 // Does `value` satisfy `req`? (used for provider claims and route claims alike)

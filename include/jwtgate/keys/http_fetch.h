@@ -35,6 +35,13 @@ using fetch_handler = std::function<void(fetch_response)>;
 // `done` runs exactly once, on `ioc`.
 void http_fetch(boost::asio::io_context& ioc, fetch_request req, fetch_handler done);
 
+// The gap until the next periodic refresh after a good fetch (SPEC section 11):
+// `refresh` (jwks_refresh), shortened by a Cache-Control max-age below it but
+// never below min(jwks_min_refresh or 1 s, refresh); never longer than
+// `refresh`. A max-age of 0 (also no-store, no-cache) shortens nothing.
+std::chrono::milliseconds next_refresh(std::chrono::milliseconds refresh, std::chrono::milliseconds min_refresh,
+                                       std::optional<std::chrono::seconds> max_age) noexcept;
+
 // Cache-Control header value -> max-age (no-store/no-cache give 0); nullopt if absent.
 std::optional<std::chrono::seconds> parse_max_age(std::string_view cache_control) noexcept;
 

@@ -46,6 +46,10 @@ class key_manager {
   // Stops every timer and fetch; call on the manager's loop.
   void stop();
 
+  // Has every adopted provider finished its first fetch round (keys or not)?
+  // For one-shot users such as `jwtgate verify`; call on the manager's loop.
+  bool first_rounds_done() const;
+
   // Fetch counts by provider and result; call on the manager's loop.
   std::vector<fetch_stat> stats() const;
 

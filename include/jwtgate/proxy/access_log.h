@@ -38,6 +38,8 @@ std::string format_iso8601_utc(std::chrono::system_clock::time_point t);
 // The JSON line, without a trailing newline.
 std::string format_access_line(const access_entry& e);
 
+class reopenable_file_sink;
+
 // Where lines go: `spec` is "stdout", "off" or a file path (appended to). The
 // writer is asynchronous (spdlog's thread pool), so a request never waits on
 // the disk.
@@ -49,10 +51,14 @@ class access_log {
   ~access_log();
 
   bool enabled() const noexcept { return logger_ != nullptr; }
+  // Reopens the file under its name (SIGUSR1 after logrotate renamed it).
+  // True for stdout and off; false with `error` set when the file cannot be opened.
+  bool reopen(std::string& error);
   void write(const access_entry& e);
 
  private:
   std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<reopenable_file_sink> file_;  // a file path only
 };
 
 }  // namespace jwtgate::proxy

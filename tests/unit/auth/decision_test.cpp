@@ -267,6 +267,17 @@ TEST_F(decision_test, missing_issuer_is_missing_claim) {
   expect_invalid(run("/api"), status::missing_claim);
 }
 
+TEST_F(decision_test, issuer_of_the_wrong_json_type_is_issuer_mismatch) {
+  for (boost::json::value iss : {boost::json::value(42), boost::json::value(boost::json::array{"https://id.example.com"}),
+                                 boost::json::value(true)}) {
+    auto c = corp_claims();
+    c["iss"] = iss;
+    headers = fake_headers();
+    bearer(hs256(secret_a, c));
+    expect_invalid(run("/api"), status::issuer_mismatch);
+  }
+}
+
 TEST_F(decision_test, audience_mismatch) {
   auto c = corp_claims();
   c["aud"] = "billing";

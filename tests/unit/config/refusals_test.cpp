@@ -312,3 +312,111 @@ TEST(Refusals, SubSecondClockSkewAndZeroLifetime) {
 
 }  // namespace
 }  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+// A route with a `cors` block; the block's lines start at line 16.
+load_result load_cors(std::string_view cors_lines) {
+  return load(std::string(hs256_provider) + std::string(app_upstream) +
+              "routes:\n  - name: api\n    path_prefix: /api\n    upstream: app\n    auth: none\n    cors:\n" +
+              std::string(cors_lines));
+}
+
+TEST(CorsRefusals, StarWithCredentials) {
+  auto r = load_cors("      allow_origins: ['*']\n      allow_credentials: true\n");
+  EXPECT_TRUE(has_error(r, 16, "\"*\" cannot be used with allow_credentials: true"));
+  auto ok = load_cors("      allow_origins: ['*']\n      allow_credentials: false\n");
+  EXPECT_TRUE(ok.errors.empty()) << all_errors(ok);
+}
+
+TEST(CorsRefusals, OriginsThatAreNotSchemeHostPort) {
+  auto r = load_cors("      allow_origins:\n        - https://app.example.com/\n        - https://app.example.com/x\n"
+                     "        - app.example.com\n        - 'null'\n        - https://u@app.example.com\n"
+                     "        - https://app.example.com:99999\n");
+  EXPECT_TRUE(has_error(r, 17, "'https://app.example.com/' is not an origin"));
+  EXPECT_TRUE(has_error(r, 18, "no path"));
+  EXPECT_TRUE(has_error(r, 19, "expected scheme://host[:port]"));
+  EXPECT_TRUE(has_error(r, 20, "opaque origin"));
+  EXPECT_TRUE(has_error(r, 21, "no userinfo"));
+  EXPECT_TRUE(has_error(r, 22, "between 1 and 65535"));
+  EXPECT_EQ(r.errors.size(), 6u) << all_errors(r);
+  // Every error carries the file, line and column.
+  EXPECT_GT(r.errors[0].column, 0);
+  EXPECT_NE(r.errors[0].to_string().find("inline.yaml:17:"), std::string::npos) << r.errors[0].to_string();
+}
+
+TEST(CorsRefusals, MissingOriginsStarBesideOthersUnknownKeysBadValues) {
+  EXPECT_TRUE(has_error(load_cors("      allow_methods: [GET]\n"), 15, "allow_origins is required"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: []\n"), 16, "list at least one origin"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: ['*', 'https://a.test']\n"), 16, "list nothing beside it"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      allow_origin: x\n"), 17, "allow_origin"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      max_age: 10 minutes\n"), 17, "max_age"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      allow_credentials: yes\n"), 17,
+                        "allow_credentials"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      allow_methods: ['GE T']\n"), 17,
+                        "not a valid method"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      allow_headers: ['X Y']\n"), 17,
+                        "not a valid header name"));
+  EXPECT_TRUE(has_error(load_cors("      allow_origins: [https://a.test]\n      allow_credentials: true\n"
+                                  "      allow_headers: ['*']\n"),
+                        18, "cannot be used with allow_credentials"));
+}
+
+TEST(CorsConfig, CompiledWithDefaults) {
+  auto r = load_cors("      allow_origins: [HTTPS://App.Example.com:443, 'http://127.0.0.1:8080']\n"
+                     "      allow_headers: [Authorization]\n      expose_headers: [X-Request-Id]\n"
+                     "      allow_credentials: true\n      max_age: 10m\n");
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  ASSERT_TRUE(r.snap);
+  const auto& route = r.snap->routes[0];
+  ASSERT_TRUE(route.cors);
+  const auto& s = route.cors->settings();
+  EXPECT_EQ(s.allow_origins, (std::vector<std::string>{"https://app.example.com", "http://127.0.0.1:8080"}));
+  EXPECT_EQ(s.allow_methods, (std::vector<std::string>{"GET", "HEAD", "POST"}));
+  EXPECT_EQ(s.max_age_seconds, 600);
+  EXPECT_TRUE(s.allow_credentials);
+  EXPECT_TRUE(route.cors->allows_origin("https://app.example.com"));
+
+  // The route's methods are the default allow_methods.
+  auto m = load(std::string(hs256_provider) + std::string(app_upstream) +
+                "routes:\n  - {path: /a, methods: [PUT, DELETE], upstream: app, auth: none, "
+                "cors: {allow_origins: [https://a.test]}}\n  - {path: /b, upstream: app, auth: none}\n");
+  ASSERT_TRUE(m.errors.empty()) << all_errors(m);
+  EXPECT_EQ(m.snap->routes[0].cors->settings().allow_methods, (std::vector<std::string>{"PUT", "DELETE"}));
+  EXPECT_FALSE(m.snap->routes[1].cors);
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing
+
+namespace jwtgate::config::testing {
+namespace {
+
+TEST(ProviderTypes, CompiledToShortLowerCaseForms) {
+  auto r = load("providers:\n  p:\n    algorithms: [HS256]\n    types: [at+jwt, Application/JWT]\n"
+                "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  ASSERT_TRUE(r.errors.empty()) << all_errors(r);
+  EXPECT_EQ(r.snap->providers[0].rules.types, (std::vector<std::string>{"at+jwt", "jwt"}));
+  auto none = load(std::string(hs256_provider) + minimal_config());
+  ASSERT_TRUE(none.snap);
+  EXPECT_TRUE(none.snap->providers[0].rules.types.empty());
+}
+
+TEST(ProviderTypes, RefusedValues) {
+  auto empty = load("providers:\n  p:\n    algorithms: [HS256]\n    types: []\n"
+                    "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  EXPECT_TRUE(has_error(empty, 4, "list at least one type"));
+  auto bad = load("providers:\n  p:\n    algorithms: [HS256]\n    types: ['at jwt']\n"
+                  "    keys: [{alg: HS256, secret_file: keys/hmac-secret-40.txt}]\n" + minimal_config());
+  EXPECT_TRUE(has_error(bad, 4, "is not a media type"));
+}
+
+TEST(ProviderCaFile, MustBeReadable) {
+  auto r = load("providers:\n  p:\n    issuer: https://id.example.com\n    discovery: true\n"
+                "    ca_file: missing/idp-ca.pem\n    algorithms: [RS256]\n" + minimal_config());
+  EXPECT_TRUE(has_error(r, 5, "missing/idp-ca.pem"));
+}
+
+}  // namespace
+}  // namespace jwtgate::config::testing

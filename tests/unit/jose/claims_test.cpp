@@ -117,6 +117,70 @@ TEST(Claims, OrderIsIssAudRequiredLifetimeClaims) {
             status::ok);
 }
 
+jose::jwt with_header(std::string_view header_json) {
+  jose::jwt t;
+  EXPECT_EQ(jose::parse(token_of(header_json, "{}", "s"), t), status::ok) << header_json;
+  return t;
+}
+
+TEST(Claims, WrongJsonTypeIsAMismatchNotAMissingClaim) {
+  jose::claim_rules rules;
+  rules.issuer = "https://id.example.com";
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"iss":42})"), rules, now), status::issuer_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"iss":["https://id.example.com"]})"), rules, now), status::issuer_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"iss":{"x":1}})"), rules, now), status::issuer_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"iss":true})"), rules, now), status::issuer_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({})"), rules, now), status::missing_claim);
+
+  jose::claim_rules aud;
+  aud.audiences = {"api"};
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"aud":7})"), aud, now), status::audience_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"aud":{"api":1}})"), aud, now), status::audience_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"aud":[1,2]})"), aud, now), status::audience_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"aud":false})"), aud, now), status::audience_mismatch);
+
+  jose::claim_rules claims;
+  claims.claims = {{"token_use", {"access"}}, {"realm.role", {"admin"}}};
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":{"v":"access"},"realm":{"role":"admin"}})"), claims, now),
+            status::claim_mismatch);
+  // A member on the path that is not an object: present, of the wrong type.
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":"access","realm":"admin"})"), claims, now),
+            status::claim_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":"access","realm":["admin"]})"), claims, now),
+            status::claim_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":"access","realm":{}})"), claims, now), status::missing_claim);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":"access"})"), claims, now), status::missing_claim);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"token_use":"access","realm":{"role":"admin"}})"), claims, now),
+            status::ok);
+
+  jose::claim_rules required;
+  required.required = {"org.id"};
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"org":"acme"})"), required, now), status::claim_mismatch);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"org":{}})"), required, now), status::missing_claim);
+  EXPECT_EQ(jose::verify_claims(parsed(R"({"org":{"id":0}})"), required, now), status::ok);
+}
+
+TEST(Claims, TypesCompareCaseInsensitivelyWithOptionalApplicationPrefix) {
+  jose::claim_rules rules;
+  rules.types = {jose::media_type_short_form("at+jwt")};
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"at+jwt"})"), rules, now), status::ok);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"AT+JWT"})"), rules, now), status::ok);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"application/at+jwt"})"), rules, now), status::ok);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"Application/At+Jwt"})"), rules, now), status::ok);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"JWT"})"), rules, now), status::type_mismatch);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256"})"), rules, now), status::type_mismatch);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":7})"), rules, now), status::type_mismatch);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"application/"})"), rules, now),
+            status::type_mismatch);
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"xat+jwt"})"), rules, now), status::type_mismatch);
+  rules.types = {jose::media_type_short_form("Application/AT+JWT"), "jwt"};
+  EXPECT_EQ(rules.types[0], "at+jwt");
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"JWT"})"), rules, now), status::ok);
+  // Without `types` the header typ is not looked at.
+  EXPECT_EQ(jose::verify_claims(with_header(R"({"alg":"HS256","typ":"anything"})"), jose::claim_rules{}, now),
+            status::ok);
+}
+
 TEST(ClaimMatches, ScalarsArraysAndJsonText) {
   const jose::claim_requirement req{"c", {"admin", "42", "true", "1.5"}};
   EXPECT_TRUE(jose::claim_matches(boost::json::value("admin"), req));
