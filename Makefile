@@ -5,7 +5,7 @@ JOBS       ?= 2
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation check-configs clean
+.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation bench-scale check-configs clean
 
 all: build
 
@@ -59,6 +59,16 @@ bench-revocation: deps-test build
 
 bench-load: build
 	bash bench/load.sh
+
+# Cost per request against the size of the work: routes, keys, cache entries
+# (Google Benchmark), then RSS per idle connection (a real gateway). BENCH_ARGS
+# goes to the first (e.g. --quick).
+bench-scale:
+	@bash scripts/install-deps.sh bench
+	cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DJWTGATE_BUILD_BENCH=ON -DJWTGATE_BUILD_TESTS=OFF
+	cmake --build build-bench -j $(JOBS) --target jwtgate_scale_bench jwtgate
+	./build-bench/bench/jwtgate_scale_bench $(BENCH_ARGS)
+	JWTGATE_BINARY=build-bench/jwtgate /usr/bin/python3 bench/scale_idle.py
 
 clean:
 	rm -rf $(BUILD) $(FUZZ_BUILD) build-bench

@@ -34,6 +34,7 @@ jose::status verify_with(const config::provider& p, const jose::jwt& parsed, std
   if (!p.keys || p.cfg == nullptr) return jose::status::keys_unavailable;
   std::shared_ptr<const jose::key_set> keys = p.keys->current();
   if (!keys || keys->empty()) return jose::status::keys_unavailable;
+  if (p.cfg->require_kid && !parsed.kid) return jose::status::malformed;
   if (jose::status s = jose::verify_signature(parsed, *keys, p.cfg->algorithms); s != jose::status::ok) {
     // The identity provider may have rotated its keys: ask for a refresh (the
     // key store rate-limits it to one per jwks_min_refresh across all threads).

@@ -190,7 +190,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
   bool algorithms_is_list = false;
   std::size_t token_sources_listed = 0, algorithms_listed = 0;
   std::optional<yaml::field_value> discovery_node, token_from_node;
-  const std::array<yaml::field, 18> fields{{
+  const std::array<yaml::field, 19> fields{{
       {"issuer",
        [&](const yaml::field_value& f) {
          std::string issuer;
@@ -233,6 +233,7 @@ void parse_provider(const yaml::field_value& v, const parse_context& ctx, provid
          out.jwks_refresh = value;
        }},
       {"jwks_min_refresh", [&](const yaml::field_value& f) { yaml::read_duration(f, d, out.jwks_min_refresh); }},
+      {"require_kid", [&](const yaml::field_value& f) { yaml::read_bool(f, d, out.require_kid); }},
       {"token_from",
        [&](const yaml::field_value& f) {
          token_from_node = f;

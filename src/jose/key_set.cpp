@@ -1,5 +1,9 @@
 #include "jwtgate/jose/key_set.h"
 
+#include <cstddef>
+#include <functional>
+#include <unordered_map>
+
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -71,10 +75,47 @@ detail::pkey_ptr decode_public_pem(std::string_view pem, std::string& error) {
 
 }  // namespace
 
-bool key_set::has_kid(std::string_view kid) const noexcept {
-  for (const auto& k : keys_)
-    if (k.kid == kid) return true;
-  return false;
+key_set::key_set(std::vector<key> keys) : keys_(std::move(keys)) {
+  std::vector<std::vector<std::uint32_t>> groups;
+  std::unordered_map<std::string_view, std::size_t> group_of;  // views keys_, used only here
+  std::array<std::vector<std::uint32_t>, alg_count> algs;
+  for (std::size_t i = 0; i < keys_.size(); ++i) {
+    auto [it, fresh] = group_of.emplace(keys_[i].kid, groups.size());
+    if (fresh) groups.emplace_back();
+    groups[it->second].push_back(static_cast<std::uint32_t>(i));
+    algs[static_cast<std::size_t>(keys_[i].algorithm)].push_back(static_cast<std::uint32_t>(i));
+  }
+  auto append = [&](const std::vector<std::uint32_t>& v) {
+    range r{static_cast<std::uint32_t>(order_.size()), 0};
+    order_.insert(order_.end(), v.begin(), v.end());
+    r.end = static_cast<std::uint32_t>(order_.size());
+    return r;
+  };
+  std::size_t slots = 8;
+  while (slots < 2 * groups.size()) slots *= 2;
+  kid_slots_.assign(groups.empty() ? 0 : slots, 0);
+  for (std::size_t g = 0; g < groups.size(); ++g) {
+    by_kid_.push_back(append(groups[g]));
+    std::size_t i = std::hash<std::string_view>{}(keys_[groups[g].front()].kid) & (kid_slots_.size() - 1);
+    while (kid_slots_[i] != 0) i = (i + 1) & (kid_slots_.size() - 1);
+    kid_slots_[i] = static_cast<std::uint32_t>(g + 1);
+  }
+  for (std::size_t a = 0; a < alg_count; ++a) by_alg_[a] = append(algs[a]);
+}
+
+std::span<const std::uint32_t> key_set::with_kid(std::string_view kid) const noexcept {
+  if (kid_slots_.empty()) return {};
+  const std::size_t mask = kid_slots_.size() - 1;
+  for (std::size_t i = std::hash<std::string_view>{}(kid) & mask; kid_slots_[i] != 0; i = (i + 1) & mask) {
+    const range r = by_kid_[kid_slots_[i] - 1];
+    if (keys_[order_[r.begin]].kid == kid) return std::span(order_).subspan(r.begin, r.end - r.begin);
+  }
+  return {};
+}
+
+std::span<const std::uint32_t> key_set::with_alg(alg a) const noexcept {
+  const range r = by_alg_[static_cast<std::size_t>(a)];
+  return std::span(order_).subspan(r.begin, r.end - r.begin);
 }
 
 bool make_hmac_key(std::string kid, alg a, std::string secret, key& out, std::string& error) {

@@ -136,12 +136,14 @@ void client_session::wait_for_request() {
   parser_.reset();
   loop_.give_read_buffer(buffer_);
   release_large_heads();
+  park_heads();
   idle_ = true;
   wait_on_client(loop_.snap->source.server.idle_timeout);
   stream_.async_read_some(asio::buffer(idle_buf_), [self = shared_from_this()](error_code ec, std::size_t n) {
     self->idle_ = false;
     if (ec) return self->close_now();  // idle timeout or the client went away
     self->loop_.take_read_buffer(self->buffer_);
+    self->unpark_heads();
     self->buffer_.commit(asio::buffer_copy(self->buffer_.prepare(n), asio::buffer(self->idle_buf_.data(), n)));
     self->read_head();
   });
@@ -161,6 +163,33 @@ void client_session::release_large_heads() {
   release(res_out_.flat);
   req_in_.release_if_larger(keep);
   res_in_.release_if_larger(keep);
+}
+
+void client_session::park_heads() {
+  decision_ = auth::decision{};
+  snap_.reset();  // an idle connection does not keep a replaced configuration alive
+  if (loop_.spare_heads.size() < loop_context::max_spare_relay_buffers) {
+    auto& h = loop_.spare_heads.emplace_back();
+    std::swap(h.up_head, up_head_);
+    std::swap(h.res_head, res_head_);
+    std::swap(h.req_in, req_in_);
+    std::swap(h.res_in, res_in_);
+    return;
+  }
+  std::string().swap(up_head_);
+  std::string().swap(res_head_);
+  req_in_ = flat_head{};
+  res_in_ = flat_head{};
+}
+
+void client_session::unpark_heads() {
+  if (loop_.spare_heads.empty()) return;
+  auto& h = loop_.spare_heads.back();
+  std::swap(h.up_head, up_head_);
+  std::swap(h.res_head, res_head_);
+  std::swap(h.req_in, req_in_);
+  std::swap(h.res_in, res_in_);
+  loop_.spare_heads.pop_back();
 }
 
 void client_session::read_head() {

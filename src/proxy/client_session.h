@@ -43,6 +43,8 @@ class client_session : public std::enable_shared_from_this<client_session> {
   // Reading a request head.
   void wait_for_request();
   void release_large_heads();
+  void park_heads();    // idle: head storage and per-request state go back to the loop
+  void unpark_heads();  // the next request is here
   void read_head();
   void on_head(error_code ec);
   void handle_request();

@@ -17,6 +17,7 @@
 #include "jwtgate/auth/thread_context.h"
 #include "jwtgate/config/snapshot.h"
 #include "jwtgate/proxy/access_log.h"
+#include "jwtgate/proxy/flat_head.h"
 #include "jwtgate/proxy/request_id.h"
 #include "upstream_pool.h"
 
@@ -88,6 +89,15 @@ struct loop_context {
     else b.shrink_to_fit();
     b = boost::beast::flat_buffer();
   }
+
+  // The head storage of sessions waiting for their next request, lent the
+  // same way: an idle keep-alive connection holds none of it, and a busy loop
+  // still reuses capacity instead of allocating per request.
+  struct head_storage {
+    std::string up_head, res_head;
+    flat_head req_in, res_in;
+  };
+  std::vector<head_storage> spare_heads;
 
   request_id_generator ids;
   std::unordered_set<client_session*> sessions;  // open sessions, for drain

@@ -13,16 +13,20 @@
 //  - the snapshot is the same (a reload drops everything),
 //  - `now` is still before the token's exp + clock_skew.
 // Eviction is least-recently-used; capacity 0 disables the cache.
+//
+// Lookups, inserts and evictions are O(1) whatever the size: the entries sit
+// in one array, linked in LRU order by index, found through an open-addressing
+// table of (entry, hash tag) slots. An entry costs its token bytes, its share
+// of the payload, and about 100 bytes of bookkeeping (see README, Benchmarks).
 
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <vector>
 
 #include <boost/json/object.hpp>
 
@@ -72,7 +76,7 @@ class token_cache {
   void insert(std::string_view token, verification_stamp stamp, std::optional<double> valid_until,
               std::shared_ptr<const verified_token> verified);
 
-  std::size_t size() const noexcept { return index_.size(); }
+  std::size_t size() const noexcept { return size_; }
   // Lookups answered from the cache, and lookups that were not (both 0 while disabled).
   std::uint64_t hits() const noexcept { return hits_; }
   std::uint64_t misses() const noexcept { return misses_; }
@@ -80,26 +84,46 @@ class token_cache {
   void clear() noexcept;
 
  private:
+  static constexpr std::uint32_t none = UINT32_MAX;
   struct entry {
-    std::string token;
-    verification_stamp stamp;
-    std::optional<double> valid_until;
+    std::unique_ptr<char[]> token;  // the full token bytes
+    std::uint32_t token_size = 0;
+    std::uint32_t newer = none;  // LRU neighbours, by index into entries_
+    std::uint32_t older = none;
+    std::uint64_t hash = 0;
+    // The verification stamp, without its snapshot: every entry belongs to snap_.
+    const config::provider* provider = nullptr;
+    std::shared_ptr<const jose::key_set> keys;
+    std::uint64_t generation = 0;
+    double valid_until = 0;  // +infinity: the token has no exp
     std::shared_ptr<const verified_token> verified;
-  };
-  using entry_list = std::list<entry>;
 
-  void erase(std::unordered_map<std::string_view, entry_list::iterator>::iterator it);
+    std::string_view bytes() const noexcept { return {token.get(), token_size}; }
+  };
+  struct slot {
+    std::uint32_t entry = none;  // none: empty
+    std::uint32_t tag = 0;       // the hash's high half, to skip most entries unread
+  };
 
   std::optional<hit> lookup(const config::snapshot& snap, std::string_view token, std::int64_t now_unix,
                             std::span<const config::provider* const> candidates);
+  std::size_t find_slot(std::string_view token, std::uint64_t hash) const noexcept;  // slots_.size(): absent
+  void remove(std::size_t slot_index);  // the entry goes to the free list
+  void unlink(std::uint32_t e) noexcept;
+  void push_front(std::uint32_t e) noexcept;
+  void place(std::uint32_t e);
+  void grow();
 
   std::size_t capacity_;
   std::uint64_t hits_ = 0;
   std::uint64_t misses_ = 0;
   const config::snapshot* snap_ = nullptr;  // the snapshot every entry belongs to
-  entry_list lru_;  // front: most recently used
-  // Keys view the token strings owned by the entries in lru_.
-  std::unordered_map<std::string_view, entry_list::iterator> index_;
+  std::vector<entry> entries_;
+  std::vector<std::uint32_t> free_;  // indexes of unused entries_
+  std::vector<slot> slots_;          // power-of-two size, at most half full
+  std::size_t size_ = 0;
+  std::uint32_t newest_ = none;
+  std::uint32_t oldest_ = none;
 };
 
 }  // namespace jwtgate::auth

@@ -110,6 +110,9 @@ struct provider_config {
   std::string ca_file;  // discovery (and the jwks_uri it finds) over https; empty: system store
   duration jwks_refresh = 5min;
   duration jwks_min_refresh = 30s;
+  // Tokens without a `kid` are refused (malformed) instead of being tried
+  // against every key of their alg: one verification per key for a forgery.
+  bool require_kid = false;
   std::vector<token_source> token_from{{token_source::kind::header, "Authorization", "Bearer "}};
   duration clock_skew = 60s;
   std::optional<duration> max_lifetime;

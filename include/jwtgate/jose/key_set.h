@@ -4,6 +4,8 @@
 // per algorithm, all sharing the same EVP_PKEY. A key set is immutable once built
 // and shared between threads as std::shared_ptr<const key_set>.
 
+#include <array>
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -35,17 +37,36 @@ struct key {
   std::shared_ptr<evp_md_ctx_st> verifier{};
 };
 
+// Indexed when built: the keys of one kid are found by one hash probe and
+// the keys of one algorithm are listed apart, so picking keys for a token
+// costs the same with 1 key as with 1,000 (a token without kid still meets
+// every key of its algorithm: SPEC section 3).
 class key_set {
  public:
   key_set() = default;
-  explicit key_set(std::vector<key> keys) : keys_(std::move(keys)) {}
+  explicit key_set(std::vector<key> keys);
 
   std::span<const key> keys() const noexcept { return keys_; }
   bool empty() const noexcept { return keys_.empty(); }
-  bool has_kid(std::string_view kid) const noexcept;
+  bool has_kid(std::string_view kid) const noexcept { return !with_kid(kid).empty(); }
+
+  // Indexes into keys(), ascending: the entries whose kid equals `kid`
+  // (any algorithm), and the entries pinned to `a` (any kid).
+  std::span<const std::uint32_t> with_kid(std::string_view kid) const noexcept;
+  std::span<const std::uint32_t> with_alg(alg a) const noexcept;
 
  private:
+  struct range {
+    std::uint32_t begin = 0;
+    std::uint32_t end = 0;
+  };
   std::vector<key> keys_;
+  std::vector<std::uint32_t> order_;  // by_kid_ ranges, then by_alg_ ranges
+  // Open addressing over kid groups: a slot holds group + 1 (0: empty); the
+  // group's first entry carries the kid that is compared.
+  std::vector<std::uint32_t> kid_slots_;
+  std::vector<range> by_kid_;
+  std::array<range, alg_count> by_alg_{};
 };
 
 // Each loader returns false and sets `error` to one clear sentence on refusal.

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <list>
+#include <random>
+
 #include "jwtgate/auth/token_cache.h"
 #include "test_support.h"
 
@@ -159,6 +163,47 @@ TEST_F(token_cache_test, reinserting_a_token_replaces_its_entry) {
   put(cache, "t", now + 50.0);
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_TRUE(cache.find(*snap, "t", now + 20, cands));
+}
+
+// Random inserts, hits and expiries against a plain LRU model (a list in
+// use order): the same tokens are present, in the same eviction order.
+TEST_F(token_cache_test, agrees_with_a_plain_lru_model) {
+  std::mt19937 rng(11);
+  auto below = [&](std::size_t n) { return std::uniform_int_distribution<std::size_t>(0, n - 1)(rng); };
+  for (std::size_t capacity : {1u, 7u, 64u}) {
+    token_cache cache(capacity);
+    auto cands = both();
+    cache.find(*snap, "", now, cands);
+    std::list<std::pair<std::string, double>> model;  // front: most recently used
+    auto model_find = [&](const std::string& t) {
+      return std::find_if(model.begin(), model.end(), [&](const auto& e) { return e.first == t; });
+    };
+    for (int step = 0; step < 20000; ++step) {
+      const std::string token = "tok-" + std::to_string(below(capacity * 3 + 2));
+      const std::int64_t at = now + static_cast<std::int64_t>(below(20));
+      if (below(2) == 0) {
+        const double until = double(now + 5 + below(30));
+        cache.insert(token, live_stamp(*snap, *one), until, payload(token));
+        if (auto it = model_find(token); it != model.end()) model.erase(it);
+        if (model.size() >= capacity) model.pop_back();
+        model.emplace_front(token, until);
+      } else {
+        const bool got = cache.find(*snap, token, at, cands).has_value();
+        auto it = model_find(token);
+        bool want = false;
+        if (it != model.end()) {
+          if (double(at) < it->second) {
+            want = true;
+            model.splice(model.begin(), model, it);
+          } else {
+            model.erase(it);  // an expired entry is dropped
+          }
+        }
+        ASSERT_EQ(got, want) << "capacity " << capacity << " step " << step << " " << token;
+      }
+      ASSERT_EQ(cache.size(), model.size()) << "capacity " << capacity << " step " << step;
+    }
+  }
 }
 
 }  // namespace

@@ -89,6 +89,7 @@ TEST(Defaults, Provider) {
   EXPECT_TRUE(c.headers.empty());
   EXPECT_TRUE(c.payload_header.empty());
   EXPECT_TRUE(c.forward_token);
+  EXPECT_FALSE(c.require_kid);
   EXPECT_EQ(p->rules.clock_skew, std::chrono::seconds(60));
   EXPECT_EQ(p->rules.required, std::vector<std::string>{"exp"});
   EXPECT_FALSE(p->rules.issuer);

@@ -31,6 +31,7 @@ providers:
       - {cookie: access_token}
       - {query: access_token}
     forward_token: false
+    require_kid: true
   files:
     algorithms: [HS256, RS256]
     keys:
@@ -117,6 +118,8 @@ TEST_F(SnapshotTest, TokenSourcesAndForwarding) {
   EXPECT_EQ(c.token_from[1].name, "access_token");
   EXPECT_EQ(c.token_from[2].type, token_source::kind::query);
   EXPECT_FALSE(c.forward_token);
+  EXPECT_TRUE(c.require_kid);
+  EXPECT_FALSE(snap().providers[1].cfg->require_kid);
   EXPECT_EQ(c.payload_header, "X-Jwt-Payload");
   ASSERT_EQ(c.headers.size(), 2u);
   EXPECT_EQ(c.headers[1], (std::pair<std::string, std::string>{"X-User-Roles", "realm_access.roles"}));

@@ -84,6 +84,8 @@ routes: {name: x}
 TEST(Structure, BooleansAreStrict) {
   auto r = load(std::string(hs256_provider) + "    forward_token: yes\n" + minimal_config());
   EXPECT_TRUE(has_error(r, 7, "providers.corp.forward_token: expected true or false"));
+  auto kid = load(std::string(hs256_provider) + "    require_kid: 1\n" + minimal_config());
+  EXPECT_TRUE(has_error(kid, 7, "providers.corp.require_kid: expected true or false"));
   auto server = load(minimal_config() + "server:\n  cpu_affinity: on\n");
   EXPECT_TRUE(has_error(server, 10, "server.cpu_affinity: expected true or false"));
 }
