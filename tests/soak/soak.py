@@ -937,7 +937,14 @@ async def drain_check(gw, load):
 
 async def main_async(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, max(soft, 2 * args.connections + 2000))
+    need = 2 * args.connections + 2000  # clients here, their sockets in the gateway
+    if hard < need:
+        try:  # root may raise the hard limit too
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, need))
+            hard = need
+        except (ValueError, OSError):
+            pass
+    want = min(hard, max(soft, need))
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
     if want < 2 * args.connections + 1000:
         args.connections = max(100, (want - 1000) // 2)
