@@ -879,6 +879,8 @@ class Load:
             took = time.monotonic() - started
             if cut and took < HEADER_TIMEOUT * 4 + 5:
                 STATS.add("slowloris_cut_in_time")
+            elif lagged_since(started):
+                STATS.add("driver_lag_excused")
             elif self.running():
                 STATS.note("unexplained", "slowloris connection still open after %.1f s" % took)
 
