@@ -4,8 +4,16 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= 2
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+SOAK_SECONDS ?= 300
+SOAK_CONNECTIONS ?= 10000
+PYTHON3    ?= /usr/bin/python3
+# Sanitizer builds: lightly optimized, line tables only, asserts on.
+SANITIZER_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
 
-.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation bench-scale check-configs clean
+.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation bench-scale check-configs clean \
+        test-asan test-tsan soak
 
 all: build
 
@@ -24,11 +32,33 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./$(BUILD)/jwtgate demo
 
-# Every test: unit and integration tests through ctest, then the fuzz run.
+# Every test: unit and integration tests through ctest, the fuzz run, the same
+# tests on an ASan+UBSan build, then a one-minute soak.
 test: deps-test $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	$(MAKE) fuzz
+	$(MAKE) test-asan
+	$(MAKE) soak SOAK_SECONDS=60 SOAK_CONNECTIONS=2000 SOAK_ARGS=--allow-cut-bodies
+
+# The unit and integration tests against an AddressSanitizer + UBSan build
+# (the harness sees JWTGATE_SANITIZER=address; a report fails the test).
+test-asan: deps-test
+	cmake -S . -B $(ASAN_BUILD) $(SANITIZER_CMAKE) -DJWTGATE_SANITIZE=address,undefined
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# The integration tests against a ThreadSanitizer build of the gateway, every
+# gateway with two event loops (suppressions: tests/tsan.supp).
+test-tsan: deps-test
+	cmake -S . -B $(TSAN_BUILD) $(SANITIZER_CMAKE) -DJWTGATE_SANITIZE=thread
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target jwtgate
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R integration_
+
+# Many faults at once for SOAK_SECONDS (tests/soak/soak.py says what it checks).
+soak: build deps-test
+	$(PYTHON3) tests/soak/soak.py --binary $(BUILD)/jwtgate --seconds $(SOAK_SECONDS) \
+	  --connections $(SOAK_CONNECTIONS) $(SOAK_ARGS)
 
 unit: deps-test $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
@@ -71,4 +101,4 @@ bench-scale:
 	JWTGATE_BINARY=build-bench/jwtgate /usr/bin/python3 bench/scale_idle.py
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD) build-bench
+	rm -rf $(BUILD) $(FUZZ_BUILD) build-bench $(ASAN_BUILD) $(TSAN_BUILD)

@@ -47,6 +47,35 @@ AUDIENCE = "orders-api"
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
+# The sanitizer the binary under test was built with ("address", "thread"), or
+# "" (the sanitizer builds' ctest sets JWTGATE_SANITIZER). Tests that cannot hold
+# there (memory bounds, the deploy package check) skip themselves.
+SANITIZER = os.environ.get("JWTGATE_SANITIZER", "")
+# Sanitized binaries start and answer several times slower: start waits scale.
+TIME_SCALE = {"": 1, "address": 3, "thread": 6}.get(SANITIZER, 3)
+# server.threads of the gateways the tests start unless a test sets its own.
+DEFAULT_THREADS = int(os.environ.get("JWTGATE_TEST_THREADS", "2"))
+_SANITIZER_REPORT = re.compile(
+    r"ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error: "
+    r"|SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer)")
+
+
+def skip_under_sanitizer(reason, only=None):
+    """Decorator: skips a test (or class) when the binary is sanitized (`only`:
+    just under that sanitizer)."""
+    active = bool(SANITIZER) and (only is None or SANITIZER == only)
+    return unittest.skipIf(active, "under %s sanitizer: %s" % (SANITIZER, reason))
+
+
+def sanitizer_report(text):
+    """The sanitizer report in a process's stderr, from its first line; "" if none."""
+    m = _SANITIZER_REPORT.search(text)
+    if not m:
+        return ""
+    start = text.rfind("\n", 0, m.start()) + 1
+    return text[start:start + 12000]
+
+
 def gateway_binary():
     """The jwtgate executable under test (ctest passes JWTGATE_BINARY)."""
     path = os.environ.get("JWTGATE_BINARY")
@@ -232,7 +261,7 @@ def gateway_config(upstreams, routes, providers=None, server=None, admin=True,
         config["listen"]["tls"] = listen_tls
     if admin:
         config["admin"] = {"address": LOCALHOST, "port": 0}
-    srv = {"threads": 2, "header_timeout": "5s", "idle_timeout": "30s",
+    srv = {"threads": DEFAULT_THREADS, "header_timeout": "5s", "idle_timeout": "30s",
            "drain_timeout": "10s", "access_log": "stdout"}
     srv.update(server or {})
     config["server"] = srv
@@ -265,7 +294,7 @@ class Gateway:
         self.config = config
         self.env = dict(os.environ)
         self.env.update(env or {})
-        self.start_timeout = start_timeout
+        self.start_timeout = start_timeout * TIME_SCALE
         self.proc = None
         self.port = None
         self.admin_port = None
@@ -375,8 +404,12 @@ class Gateway:
             t.join(timeout=5)
 
     def cleanup(self):
-        self.stop()
+        self.stop(timeout=15.0 * TIME_SCALE)
         shutil.rmtree(self.dir, ignore_errors=True)
+        report = sanitizer_report(self.stderr_text())
+        if report:
+            raise AssertionError("%s sanitizer report from the gateway (exit %r):\n%s"
+                                 % (SANITIZER or "a", self.proc.returncode, report))
 
     # -- output ----------------------------------------------------------------------
 
