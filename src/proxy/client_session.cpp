@@ -865,7 +865,13 @@ void client_session::upstream_failed(unsigned status, std::string_view descripti
   upstream_.reset();
   if (response_started_) {
     log_request();
-    return close_now();  // part of the response is out: only a close tells the client
+    // Part of the response is out: only a close tells the client. A reset
+    // would also destroy earlier pipelined responses the client has not read
+    // yet, so a plain connection whose framing (length or chunks) shows the
+    // truncation gets a lingering close. A close-delimited body, or TLS, where
+    // close_notify would mark the truncated body complete, is cut at once.
+    if (!res_close_delimited_ && !stream_.tls()) return close_gracefully();
+    return close_now();
   }
   reply_error(status, description, close_client);
 }
@@ -885,11 +891,16 @@ void client_session::write_response_head() {
   bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
   bool no_body = method() == http::verb::head || status == 204 || status == 304;
   res_chunked_ = false;
+  res_close_delimited_ = false;
   if (!no_body && !up_res_->is_done() && !up_res_->content_length()) {
     // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients,
     // delimit it by closing for HTTP/1.0 ones.
-    if (req.version >= 11) res_chunked_ = true;
-    else keep = false;
+    if (req.version >= 11) {
+      res_chunked_ = true;
+    } else {
+      keep = false;
+      res_close_delimited_ = true;
+    }
   }
   // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive.
   if (req.version >= 11) {

@@ -192,6 +192,7 @@ class client_session : public std::enable_shared_from_this<client_session> {
   gather res_out_;
   chunk_line_storage res_chunk_line_{};
   bool res_chunked_ = false;       // the response body goes to the client chunked
+  bool res_close_delimited_ = false;  // ... or ends where the connection does (HTTP/1.0)
   bool res_head_pending_ = false;  // res_head_ goes out with the first body bytes
   bool res_done_ = false;          // the last write of the response is under way
   std::optional<boost::beast::http::response<boost::beast::http::string_body>> reply_;
