@@ -9,6 +9,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "config/parse_context.h"
+#include "config/url_host.h"
 #include "config/validators.h"
 #include "jwtgate/config/units.h"
 
@@ -44,17 +45,7 @@ void parse_redis_url(const yaml::field_value& v, diagnostics& d, redis_config& o
   if (url.has_userinfo()) return fail("credentials in the URL are not allowed; use password_env");
   if (url.has_query() || url.has_fragment()) return fail("a query or fragment is not allowed");
   std::string host;
-  switch (url.host_type()) {
-    case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6: host = url.host_address(); break;
-    case boost::urls::host_type::name: {
-      std::string_view encoded(url.encoded_host().data(), url.encoded_host().size());
-      if (!is_valid_host(encoded)) return fail("the host name is not valid");
-      host = to_lower(encoded);
-      break;
-    }
-    default: return fail("the host must be a name or an IP address");
-  }
+  if (auto why = url_host(url, host); !why.empty()) return fail(why);
   std::uint16_t port = 6379;
   if (url.has_port()) {
     std::uint64_t value = 0;

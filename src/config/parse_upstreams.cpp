@@ -7,6 +7,7 @@
 #include <boost/url/url_view.hpp>
 
 #include "config/parse_context.h"
+#include "config/url_host.h"
 #include "config/validators.h"
 #include "jwtgate/config/units.h"
 
@@ -37,17 +38,7 @@ bool parse_upstream_url(const yaml::field_value& v, const parse_context& ctx, up
     return fail("a path is not allowed (the request path is forwarded as is)");
 
   std::string host;
-  switch (url.host_type()) {
-    case boost::urls::host_type::ipv4:
-    case boost::urls::host_type::ipv6: host = url.host_address(); break;
-    case boost::urls::host_type::name: {
-      std::string_view encoded(url.encoded_host().data(), url.encoded_host().size());
-      if (!is_valid_host(encoded)) return fail("the host name is not valid");
-      host = to_lower(encoded);
-      break;
-    }
-    default: return fail("the host must be a name or an IP address");
-  }
+  if (auto why = url_host(url, host); !why.empty()) return fail(why);
 
   const bool https = scheme == boost::urls::scheme::https;
   std::uint16_t port = https ? 443 : 80;
