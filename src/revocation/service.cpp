@@ -36,23 +36,22 @@ void service::publish(std::function<void()> applied) {
 
 void service::start_expiry() {
   expiry_ = std::make_shared<expiry_timer>(control_);
-  auto tick = std::make_shared<std::function<void()>>();
-  std::weak_ptr<expiry_timer> weak = expiry_;
-  *tick = [this, weak, tick] {
+  arm_expiry();
+}
+
+// The handler holds only a weak reference: a closure owning itself would
+// never be freed.
+void service::arm_expiry() {
+  expiry_->timer.expires_after(expiry_interval);
+  expiry_->timer.async_wait([this, weak = std::weak_ptr<expiry_timer>(expiry_)](const boost::system::error_code& ec) {
     auto t = weak.lock();
-    if (!t || t->stopped) return;
-    t->timer.expires_after(expiry_interval);
-    t->timer.async_wait([this, weak, tick](const boost::system::error_code& ec) {
-      auto t2 = weak.lock();
-      if (ec || !t2 || t2->stopped) return;
-      if (registry_.purge(unix_now())) {
-        publish();
-        on_expired();
-      }
-      (*tick)();
-    });
-  };
-  (*tick)();
+    if (ec || !t || t->stopped) return;
+    if (registry_.purge(unix_now())) {
+      publish();
+      on_expired();
+    }
+    arm_expiry();
+  });
 }
 
 void service::stop_expiry() {

@@ -67,6 +67,7 @@ class service {
   // Drops expired entries every few seconds.
   void start_expiry();
   void stop_expiry();
+  void arm_expiry();
   virtual void on_expired() {}
 
   boost::asio::io_context& control_;
