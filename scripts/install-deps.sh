@@ -7,11 +7,12 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config ccache
   libboost1.81-all-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev libnghttp2-dev
 )
 test_pkgs=(
   python3 python3-jwt python3-cryptography python3-yaml
   openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
+  python3-h2 python3-grpcio nghttp2-client
 )
 bench_pkgs=(wrk haproxy nginx-light)
 

@@ -77,7 +77,12 @@ void thread_metrics::merge_into(metrics_snapshot& out) const {
   out.token_cache_hits += data_.token_cache_hits;
   out.token_cache_misses += data_.token_cache_misses;
   out.open_connections += data_.open_connections;
+  out.open_http2_connections += data_.open_http2_connections;
+  out.http2_streams += data_.http2_streams;
+  for (const auto& [kind, n] : data_.http2_protections) entry(out.http2_protections, kind) += n;
 }
+
+void thread_metrics::count_http2_protection(std::string_view kind) { ++entry(data_.http2_protections, kind); }
 
 std::string escape_label_value(std::string_view v) {
   std::string out;
@@ -140,6 +145,20 @@ std::string metrics_snapshot::render_prometheus() const {
   out.append("# HELP jwtgate_open_connections Client connections currently open.\n");
   out.append("# TYPE jwtgate_open_connections gauge\n");
   out.append("jwtgate_open_connections " + std::to_string(open_connections) + "\n");
+  out.append("# HELP jwtgate_http2_connections Client HTTP/2 connections currently open.\n");
+  out.append("# TYPE jwtgate_http2_connections gauge\n");
+  out.append("jwtgate_http2_connections " + std::to_string(open_http2_connections) + "\n");
+  out.append("# HELP jwtgate_http2_streams_total Client HTTP/2 streams begun.\n");
+  out.append("# TYPE jwtgate_http2_streams_total counter\n");
+  out.append("jwtgate_http2_streams_total " + std::to_string(http2_streams) + "\n");
+  out.append("# HELP jwtgate_http2_protection_total HTTP/2 connections ended (GOAWAY) or streams refused by a protection.\n");
+  out.append("# TYPE jwtgate_http2_protection_total counter\n");
+  for (std::string_view kind : {"rapid_reset", "continuation_flood", "header_list_too_large", "settings_flood",
+                                "ping_flood", "stream_limit", "slow_reader", "protocol_error"}) {
+    auto it = http2_protections.find(kind);
+    out.append("jwtgate_http2_protection_total{kind=\"" + std::string(kind) + "\"} " +
+               std::to_string(it == http2_protections.end() ? 0 : it->second) + "\n");
+  }
 
   if (revocation.enabled) {
     const auto& r = revocation;

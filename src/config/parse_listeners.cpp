@@ -32,10 +32,11 @@ void parse_tls_files(const yaml::field_value& v, const parse_context& ctx, tls_f
 }  // namespace
 
 void parse_listen(const yaml::field_value& v, const parse_context& ctx, listen_config& out) {
-  const std::array<yaml::field, 3> fields{{
+  const std::array<yaml::field, 4> fields{{
       {"address", [&](const yaml::field_value& f) { read_address(f, ctx, out.address); }},
       {"port", [&](const yaml::field_value& f) { yaml::read_port(f, ctx.diag, out.port); }},
       {"tls", [&](const yaml::field_value& f) { parse_tls_files(f, ctx, out.tls.emplace()); }},
+      {"http2", [&](const yaml::field_value& f) { yaml::read_bool(f, ctx.diag, out.http2); }},
   }};
   yaml::read_fields(v, fields, ctx.diag);
 }
@@ -56,7 +57,7 @@ void parse_server(const yaml::field_value& v, const parse_context& ctx, server_c
     if (value.count() == 0) return d.error(f.where, f.path + ": must be greater than zero");
     target = value;
   };
-  const std::array<yaml::field, 10> fields{{
+  const std::array<yaml::field, 11> fields{{
       {"threads", [&](const yaml::field_value& f) { yaml::read_count(f, d, 1024, out.threads); }},
       {"max_header_bytes",
        [&](const yaml::field_value& f) {
@@ -84,6 +85,13 @@ void parse_server(const yaml::field_value& v, const parse_context& ctx, server_c
        }},
       {"token_cache_entries", [&](const yaml::field_value& f) { yaml::read_count(f, d, 10'000'000, out.token_cache_entries); }},
       {"cpu_affinity", [&](const yaml::field_value& f) { yaml::read_bool(f, d, out.cpu_affinity); }},
+      {"max_concurrent_streams",
+       [&](const yaml::field_value& f) {
+         std::uint64_t value = 0;
+         if (!yaml::read_unsigned(f, d, 1u << 20, value)) return;
+         if (value == 0) return d.error(f.where, f.path + ": must be greater than zero");
+         out.max_concurrent_streams = static_cast<std::uint32_t>(value);
+       }},
   }};
   yaml::read_fields(v, fields, d);
 }

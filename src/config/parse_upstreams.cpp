@@ -91,12 +91,20 @@ void parse_upstream(const yaml::field_value& v, const parse_context& ctx, upstre
     if (value.count() == 0) return d.error(f.where, f.path + ": must be greater than zero");
     target = value;
   };
-  const std::array<yaml::field, 5> fields{{
+  const std::array<yaml::field, 6> fields{{
       {"url", [&](const yaml::field_value& f) { has_url = true; url_ok = parse_upstream_url(f, ctx, out); }},
       {"connect_timeout", [&](const yaml::field_value& f) { positive(f, out.connect_timeout); }},
       {"timeout", [&](const yaml::field_value& f) { positive(f, out.timeout); }},
       {"max_idle_connections", [&](const yaml::field_value& f) { yaml::read_count(f, d, 100'000, out.max_idle_connections); }},
       {"tls", [&](const yaml::field_value& f) { tls_node = f; parse_upstream_tls(f, ctx, out.tls); }},
+      {"protocol",
+       [&](const yaml::field_value& f) {
+         std::string s;
+         if (!yaml::read_string(f, d, s)) return;
+         if (s == "http1") out.protocol = upstream_config::wire::http1;
+         else if (s == "h2") out.protocol = upstream_config::wire::h2;
+         else d.error(f.where, f.path + ": '" + s + "' is not a protocol (http1 or h2)");
+       }},
   }};
   if (!yaml::read_fields(v, fields, d)) return;
   if (!has_url) d.error(v.where, v.path + ": url is required");

@@ -1,5 +1,7 @@
 #include "jwtgate/net/tls_context.h"
 
+#include <string_view>
+
 namespace jwtgate::net {
 
 namespace ssl = boost::asio::ssl;
@@ -44,6 +46,43 @@ std::shared_ptr<ssl::context> make_client_tls_context(const std::string& ca_file
   }
   ctx->set_verify_mode(ssl::verify_peer, ec);
   return ctx;
+}
+
+namespace {
+
+int pick_protocol(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
+                  void* arg) {
+  const bool http2 = arg != nullptr;
+  const unsigned char* http11 = nullptr;
+  for (unsigned int i = 0; i < inlen;) {
+    unsigned int len = in[i];
+    if (i + 1 + len > inlen) break;
+    std::string_view proto(reinterpret_cast<const char*>(in + i + 1), len);
+    if (http2 && proto == "h2") {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(len);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    if (proto == "http/1.1" && http11 == nullptr) http11 = in + i + 1;
+    i += 1 + len;
+  }
+  if (http11 == nullptr) return SSL_TLSEXT_ERR_NOACK;
+  *out = http11;
+  *outlen = 8;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+}  // namespace
+
+void select_alpn(ssl::context& ctx, bool http2) {
+  // The callback's argument only says yes or no: a non-null pointer for h2.
+  static int yes = 1;
+  SSL_CTX_set_alpn_select_cb(ctx.native_handle(), pick_protocol, http2 ? &yes : nullptr);
+}
+
+bool offer_h2(ssl::context& ctx) {
+  static constexpr unsigned char h2[] = {2, 'h', '2'};
+  return SSL_CTX_set_alpn_protos(ctx.native_handle(), h2, sizeof h2) == 0;
 }
 
 }  // namespace jwtgate::net

@@ -12,6 +12,8 @@
 #include <spdlog/spdlog.h>
 
 #include "fields_view.h"
+#include "forwarded_fields.h"
+#include "h2_session.h"
 #include "jwtgate/auth/logout_token.h"
 #include "jwtgate/proxy/framing.h"
 #include "jwtgate/proxy/header_rewrite.h"
@@ -94,11 +96,44 @@ void client_session::start() {
     tls->async_handshake(asio::ssl::stream_base::server,
                          [self = shared_from_this()](error_code ec) {
                            if (ec) return self->close_now();
+                           if (self->alpn_chose_h2()) return self->hand_over_to_h2();
                            self->read_head();
                          });
     return;
   }
+  if (loop_.shared.http2) return sniff_preface();
   read_head();
+}
+
+bool client_session::alpn_chose_h2() noexcept {
+  const unsigned char* proto = nullptr;
+  unsigned int len = 0;
+  SSL_get0_alpn_selected(stream_.tls()->native_handle(), &proto, &len);
+  return len == 2 && proto[0] == 'h' && proto[1] == '2';
+}
+
+// h2c with prior knowledge (RFC 9113 section 3.3): the first bytes tell.
+void client_session::sniff_preface() {
+  stream_.async_read_some(buffer_.prepare(loop_context::read_buffer_size - buffer_.size()),
+                          [self = shared_from_this()](error_code ec, std::size_t n) {
+                            if (ec) return self->close_now();
+                            self->buffer_.commit(n);
+                            auto data = self->buffer_.data();
+                            std::string_view seen(static_cast<const char*>(data.data()), data.size());
+                            bool complete = false;
+                            if (!starts_like_h2_preface(seen, complete)) return self->read_head();
+                            if (complete) return self->hand_over_to_h2();
+                            self->sniff_preface();
+                          });
+}
+
+void client_session::hand_over_to_h2() {
+  auto data = buffer_.data();
+  std::string already(static_cast<const char*>(data.data()), data.size());
+  buffer_.consume(buffer_.size());
+  closed_ = true;  // this session ends here; the connection lives on
+  stream_.expires_never();
+  start_h2_session(loop_, std::move(stream_), https_, std::move(client_ip_), already);
 }
 
 void client_session::close_if_idle() {
@@ -535,12 +570,7 @@ void client_session::forward() {
 }
 
 bool client_session::build_upstream_request() {
-  // The auth pipeline promises clean values; a broken promise must not become
-  // a second request smuggled into the upstream connection.
-  bool safe = is_safe_target(decision_.target);
-  for (const auto& [name, value] : decision_.inject) safe = safe && is_safe_field_value(value);
-  if (decision_.cookie_rewrite) safe = safe && is_safe_field_value(*decision_.cookie_rewrite);
-  if (!safe) {
+  if (!forwardable(decision_)) {
     spdlog::error("request {}: refusing to forward a target or identity header with control characters",
                   request_id_);
     reply_error(400, "the request cannot be forwarded safely", true);
@@ -563,53 +593,10 @@ bool client_session::build_upstream_request() {
     const auto& up = *decision_.route->upstream;
     append_field(out, "Host", upstream_host_value(up.host, up.port, up.https));
   }
-
   std::string forwarded_for;
-  bool has_forwarded_for = false;
-  for (const auto& e : in.entries()) {
-    auto name = in.name(e);
-    if (auth::must_strip(*snap_, name, connection)) continue;
-    bool removed = false;
-    for (const auto& r : decision_.remove_headers)
-      if (iequals(r, name)) { removed = true; break; }
-    if (removed) continue;
-    switch (static_cast<http::field>(e.id)) {
-      case http::field::host:  // set above
-        continue;
-      case http::field::cookie:
-        if (decision_.cookie_rewrite) continue;
-        break;
-      case http::field::expect:  // the gateway answers 100-continue itself
-      case http::field::transfer_encoding:
-        continue;
-      default:
-        break;
-    }
-    if (iequals(name, "x-forwarded-for")) {
-      if (has_forwarded_for) forwarded_for.append(", ");
-      forwarded_for.append(in.value(e));
-      has_forwarded_for = true;
-      continue;
-    }
-    // Set by the gateway, never trusted from clients. Every X-Request-Id goes:
-    // exactly one, the id in the log, is added below.
-    if (iequals(name, "x-forwarded-host") || iequals(name, "x-forwarded-proto") || iequals(name, "x-request-id"))
-      continue;
-    append_field(out, name, in.value(e));
-  }
-  // Appended, never merged: every name below was dropped from the client's
-  // fields above (identity headers of every provider are in the strip list).
-  if (decision_.cookie_rewrite && !decision_.cookie_rewrite->empty())
-    append_field(out, "Cookie", *decision_.cookie_rewrite);
-  for (const auto& [name, value] : decision_.inject) append_field(out, name, value);
-  if (has_forwarded_for) {
-    append_field(out, "X-Forwarded-For", append_forwarded_for(forwarded_for, client_ip_));
-  } else {
-    append_field(out, "X-Forwarded-For", client_ip_);
-  }
-  append_field(out, "X-Forwarded-Proto", https_ ? "https" : "http");
-  if (!host.empty()) append_field(out, "X-Forwarded-Host", host);
-  append_field(out, "X-Request-Id", request_id_);
+  for_each_forwarded_field(*snap_, decision_, in, connection, forward_origin{client_ip_, https_, host, request_id_},
+                           forwarded_for,
+                           [&](std::string_view name, std::string_view value) { append_field(out, name, value); });
   if (websocket_) {
     append_field(out, "Connection", "Upgrade");
     append_field(out, "Upgrade", in[http::field::upgrade]);

@@ -26,19 +26,24 @@
 
 namespace jwtgate::proxy {
 
-class client_session : public std::enable_shared_from_this<client_session> {
+class client_session final : public std::enable_shared_from_this<client_session>, public loop_connection {
  public:
   client_session(loop_context& loop, connection_stream stream, bool https, std::string client_ip);
   ~client_session();
 
   void start();
   // Drain: a session waiting for its next request is closed.
-  void close_if_idle();
+  void close_if_idle() override;
   // Closes whichever of its connections passed its deadline (see connection_stream).
-  void expire_if_due(std::chrono::steady_clock::time_point now);
+  void expire_if_due(std::chrono::steady_clock::time_point now) override;
 
  private:
   using error_code = boost::beast::error_code;
+
+  // HTTP/2: ALPN on TLS, the client preface on plain connections.
+  bool alpn_chose_h2() noexcept;
+  void sniff_preface();
+  void hand_over_to_h2();
 
   // Reading a request head.
   void wait_for_request();

@@ -4,6 +4,7 @@
 // request path takes no lock; the few values other threads read are atomics.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_set>
@@ -25,7 +26,17 @@ namespace jwtgate::revocation { class service; }
 
 namespace jwtgate::proxy {
 
-class client_session;
+// A client connection its loop sweeps for deadlines and closes on drain
+// (an HTTP/1 client_session or an HTTP/2 h2_session).
+class loop_connection {
+ public:
+  // Drain: close what waits for its next request (HTTP/2: GOAWAY first).
+  virtual void close_if_idle() = 0;
+  virtual void expire_if_due(std::chrono::steady_clock::time_point now) = 0;
+
+ protected:
+  ~loop_connection() = default;
+};
 
 // State every loop reads; written before the loops start or via atomics.
 struct shared_state {
@@ -35,6 +46,7 @@ struct shared_state {
   boost::asio::io_context* control = nullptr;
   revocation::service* revocations = nullptr;
   std::shared_ptr<boost::asio::ssl::context> listener_tls;  // nullptr: plain HTTP
+  bool http2 = true;  // listen.http2 as the listener started with
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> open_connections{0};  // every loop; for max_connections and drain
   std::size_t max_connections = 10000;
@@ -100,11 +112,13 @@ struct loop_context {
   std::vector<head_storage> spare_heads;
 
   request_id_generator ids;
-  std::unordered_set<client_session*> sessions;  // open sessions, for drain
+  std::unordered_set<loop_connection*> sessions;  // open sessions, for drain and deadlines
   // Every I/O object of a loop is used on the loop's thread only; other
   // threads just post to it. So the reactor skips its per-descriptor locks.
   boost::asio::io_context ioc{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   upstream_pool pool;
+  // This loop's HTTP/2 upstream connections (upstream_h2.cpp), made on first use.
+  std::shared_ptr<void> h2_upstreams;
 };
 
 }  // namespace jwtgate::proxy

@@ -57,6 +57,7 @@ std::string listener_changes(const config::config& a, const config::config& b) {
   note(a.admin.has_value() != b.admin.has_value() ||
            (a.admin && (a.admin->address != b.admin->address || a.admin->port != b.admin->port)),
        "admin listener");
+  note(a.listen.http2 != b.listen.http2, "listen.http2");
   note(a.server.threads != b.server.threads, "server.threads");
   note(a.server.cpu_affinity != b.server.cpu_affinity, "server.cpu_affinity");
   note(a.server.access_log != b.server.access_log, "server.access_log");
@@ -403,11 +404,13 @@ std::unique_ptr<server> server::create(std::shared_ptr<const config::snapshot> s
   i->current = std::move(snap);
   const auto& cfg = i->current->source;
   i->shared.max_connections = cfg.server.max_connections;
+  i->shared.http2 = cfg.listen.http2;
   i->shared.log = access_log::open(cfg.server.access_log, error);
   if (!i->shared.log) return nullptr;
   if (cfg.listen.tls) {
     i->shared.listener_tls = net::make_server_tls_context(cfg.listen.tls->cert_file, cfg.listen.tls->key_file, error);
     if (!i->shared.listener_tls) return nullptr;
+    net::select_alpn(*i->shared.listener_tls, cfg.listen.http2);
   }
   i->keys = std::make_unique<keys::key_manager>(i->control);
   i->keys->adopt(i->current);

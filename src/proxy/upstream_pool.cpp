@@ -136,6 +136,7 @@ struct connect_op : std::enable_shared_from_this<connect_op> {
 const std::string& upstream_pool::key_for(const config::upstream_config& up) {
   key_buf_.clear();
   key_buf_.append(up.url);
+  if (up.protocol == config::upstream_config::wire::h2) key_buf_.append("\nh2");
   if (up.https) {
     key_buf_.push_back('\n');
     key_buf_.append(up.tls.ca_file);
@@ -152,6 +153,10 @@ asio::ssl::context* upstream_pool::tls_context_for(const config::upstream_config
   if (it != tls_.end()) return it->second.get();
   auto ctx = net::make_client_tls_context(up.tls.ca_file, up.tls.verify, error);
   if (!ctx) return nullptr;
+  if (up.protocol == config::upstream_config::wire::h2 && !net::offer_h2(*ctx)) {
+    error = "cannot offer h2 through ALPN";
+    return nullptr;
+  }
   return tls_.emplace(key, std::move(ctx)).first->second.get();
 }
 

@@ -65,6 +65,10 @@ struct metrics_snapshot {
   std::uint64_t token_cache_misses = 0;
   std::map<std::string, key_set_info, std::less<>> key_sets;  // provider -> key set
   std::int64_t open_connections = 0;
+  std::int64_t open_http2_connections = 0;
+  std::uint64_t http2_streams = 0;  // client streams begun
+  // HTTP/2 protection -> times it ended a connection or refused a stream
+  std::map<std::string, std::uint64_t, std::less<>> http2_protections;
   revocation_info revocation;
 
   // Prometheus text exposition format 0.0.4.
@@ -84,6 +88,10 @@ class thread_metrics {
   }
   void connection_opened() noexcept { ++data_.open_connections; }
   void connection_closed() noexcept { --data_.open_connections; }
+  void http2_connection_opened() noexcept { ++data_.open_http2_connections; }
+  void http2_connection_closed() noexcept { --data_.open_http2_connections; }
+  void http2_stream_begun() noexcept { ++data_.http2_streams; }
+  void count_http2_protection(std::string_view kind);
 
   // Adds this loop's numbers into `out`; call on the owning loop.
   void merge_into(metrics_snapshot& out) const;

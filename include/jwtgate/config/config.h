@@ -33,6 +33,7 @@ struct listen_config {
   std::string address = "0.0.0.0";
   std::uint16_t port = 8080;
   std::optional<tls_files> tls;
+  bool http2 = true;  // h2 through ALPN on TLS, h2c prior knowledge on plain
 };
 
 struct admin_config {
@@ -51,6 +52,7 @@ struct server_config {
   std::string access_log = "stdout";  // stdout | off | file path
   std::size_t token_cache_entries = 10000;  // per event loop; 0 disables the cache
   bool cpu_affinity = false;  // pin event loop i to the i-th CPU the process may use
+  std::uint32_t max_concurrent_streams = 100;  // per client HTTP/2 connection
 };
 
 struct upstream_tls {
@@ -69,6 +71,8 @@ struct upstream_config {
   duration connect_timeout = 2s;
   duration timeout = 30s;
   std::size_t max_idle_connections = 64;
+  enum class wire { http1, h2 };
+  wire protocol = wire::http1;  // h2: h2c for http://, ALPN h2 for https://
   upstream_tls tls;
   mark where;
 };

@@ -17,6 +17,13 @@ std::shared_ptr<boost::asio::ssl::context> make_server_tls_context(const std::st
 
 // Client side (toward upstreams): TLS 1.2+, verify_peer with the system store or
 // `ca_file` unless `verify` is false.
+// ALPN on a server context (RFC 7301): "h2" when `http2` and the client
+// offers it, else "http/1.1"; a client offering neither gets no ALPN answer.
+void select_alpn(boost::asio::ssl::context& ctx, bool http2);
+
+// ALPN on a client context: offer only "h2" (an h2 upstream).
+bool offer_h2(boost::asio::ssl::context& ctx);
+
 std::shared_ptr<boost::asio::ssl::context> make_client_tls_context(const std::string& ca_file, bool verify,
                                                                    std::string& error);
 

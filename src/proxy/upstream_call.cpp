@@ -1,0 +1,316 @@
+// upstream_call over HTTP/1.1: one connection from the loop's pool per call.
+
+#include "upstream_call.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/verb.hpp>
+#include <spdlog/spdlog.h>
+
+#include "head_parser.h"
+#include "jwtgate/proxy/head_writer.h"
+#include "jwtgate/proxy/header_rewrite.h"
+#include "loop.h"
+#include "upstream_h2.h"
+
+namespace jwtgate::proxy {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using error_code = boost::system::error_code;
+
+void upstream_call::take_body(std::size_t n) {
+  body_taken_ += n;
+  if (body_taken_ >= body_.size()) {
+    body_.clear();
+    body_taken_ = 0;
+  }
+  on_body_taken(n);
+}
+
+namespace {
+
+constexpr std::uint32_t upstream_header_limit = 64 * 1024;
+
+bool idempotent(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "PUT" || m == "DELETE" || m == "TRACE";
+}
+
+bool needs_length(std::string_view m) noexcept { return m == "POST" || m == "PUT" || m == "PATCH"; }
+
+class h1_call final : public upstream_call, public std::enable_shared_from_this<h1_call> {
+ public:
+  h1_call(loop_context& loop, const config::upstream_config& up, outgoing_request req, call_events& events)
+      : upstream_call(events), loop_(loop), up_(up), req_(std::move(req)) {}
+
+  ~h1_call() override {
+    if (conn_) conn_->stream.close();
+  }
+
+  void start() {
+    build_head();
+    out_ = head_;
+    conn_ = loop_.pool.take_idle(up_);
+    if (!conn_) return connect();
+    reused_ = true;
+    write_more();
+    read_head();
+  }
+
+  void send_body(std::string_view data, bool end) override {
+    if (cancelled_ || request_end_) return;
+    if (!data.empty()) {
+      if (chunked_) {
+        chunk_line_storage line;
+        out_.append(chunk_size_line(data.size(), line));
+        out_.append(data);
+        out_.append(crlf);
+      } else {
+        out_.append(data);
+      }
+      queued_body_ += data.size();
+    }
+    if (end) {
+      request_end_ = true;
+      if (chunked_) out_.append(last_chunk);
+    }
+    if (conn_ && !connecting_) write_more();
+  }
+
+  void cancel() override {
+    cancelled_ = true;
+    events_ = nullptr;
+    if (conn_) conn_->stream.close();
+  }
+
+  void expire_if_due(std::chrono::steady_clock::time_point now) override {
+    if (conn_) conn_->stream.expire_if_due(now);
+  }
+
+ private:
+  void on_body_taken(std::size_t) override {
+    if (!reading_ && head_seen_ && !done_ && !cancelled_ && conn_) read_body();
+  }
+
+  void build_head() {
+    head_.clear();
+    append_request_line(head_, req_.method, req_.path);
+    append_field(head_, "Host", req_.authority);
+    for (const auto& e : req_.fields.entries()) append_field(head_, req_.fields.name(e), req_.fields.value(e));
+    chunked_ = req_.has_body && !req_.content_length;
+    if (chunked_) append_field(head_, "Transfer-Encoding", "chunked");
+    else if (!req_.has_body && !req_.content_length && needs_length(req_.method))
+      append_field(head_, "Content-Length", "0");
+    head_.append(crlf);
+    if (!req_.has_body) request_end_ = true;
+  }
+
+  void connect() {
+    connecting_ = true;
+    reused_ = false;
+    loop_.pool.connect(up_, [self = shared_from_this()](connect_failure why, std::string message,
+                                                        std::unique_ptr<upstream_connection> conn) {
+      self->connecting_ = false;
+      if (self->cancelled_) {
+        if (conn) conn->stream.close();
+        return;
+      }
+      if (why != connect_failure::none) {
+        spdlog::warn("cannot connect to upstream '{}': {}", self->up_.name, message);
+        return self->fail(why == connect_failure::timeout ? 504 : 502, "the upstream is unreachable");
+      }
+      self->conn_ = std::move(conn);
+      self->write_more();
+      self->read_head();
+    });
+  }
+
+  void write_more() {
+    if (writing_ || out_.empty() || cancelled_) return;
+    writing_ = true;
+    in_flight_.swap(out_);
+    out_.clear();
+    in_flight_body_ = queued_body_;
+    queued_body_ = 0;
+    conn_->stream.expires_after(up_.timeout);
+    asio::async_write(conn_->stream, asio::buffer(in_flight_), [self = shared_from_this()](error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(error_code ec) {
+    writing_ = false;
+    if (cancelled_) return;
+    if (ec) {
+      if (done_) return;  // the answer came early; the rest of the body is not wanted
+      if (may_retry()) return retry();
+      return fail(conn_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
+    }
+    std::size_t sent = in_flight_body_;
+    body_written_ += sent;
+    in_flight_.clear();
+    if (!out_.empty()) write_more();
+    else if (request_end_) request_written_ = true;
+    if (sent != 0 && events_) events_->on_request_body_sent(*this, sent);
+    if (!writing_ && !reading_ && conn_) wait_for_client();
+    finish_if_done();
+  }
+
+  void read_head() {
+    parser_.emplace(response_);
+    parser_->header_limit(upstream_header_limit);
+    parser_->body_limit(boost::none);
+    if (req_.method == "HEAD") parser_->skip(true);
+    reading_ = true;
+    conn_->stream.expires_after(up_.timeout);
+    http::async_read_header(conn_->stream, conn_->buffer, *parser_,
+                            [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+  }
+
+  void on_head(error_code ec) {
+    reading_ = false;
+    if (cancelled_) return;
+    if (ec) {
+      if (may_retry()) return retry();
+      spdlog::warn("upstream '{}': no response head: {}", up_.name, ec.message());
+      return fail(conn_->stream.timed_out() ? 504 : 502,
+                  conn_->stream.timed_out() ? "the upstream did not answer in time" : "the upstream connection failed");
+    }
+    if (response_.status >= 100 && response_.status < 200) {
+      // Interim answers (100, 103) are not relayed; 101 has no meaning here.
+      if (response_.status == 101) return fail(502, "the upstream switched protocols");
+      return read_head();
+    }
+    head_seen_ = true;
+    if (parser_->is_done()) done_ = true;
+    events_->on_response_head(*this);
+    if (cancelled_) return;
+    if (done_) return end();
+    read_body();
+  }
+
+  void read_body() {
+    std::size_t held = body().size();
+    if (held >= max_buffered_body) {
+      reading_ = false;
+      if (!writing_) wait_for_client();
+      return;  // the client side takes some first (on_body_taken)
+    }
+    // Room at the end of body_: the bytes taken are dropped first.
+    if (body_taken_ != 0) {
+      body_.erase(0, body_taken_);
+      body_taken_ = 0;
+    }
+    std::size_t room = max_buffered_body - held;
+    std::size_t at = body_.size();
+    body_.resize(at + room);
+    parser_->body_buffer(body_.data() + at, room);
+    reading_ = true;
+    conn_->stream.expires_after(up_.timeout);
+    http::async_read_some(conn_->stream, conn_->buffer, *parser_,
+                          [self = shared_from_this(), at, room](error_code ec, std::size_t) {
+                            self->on_body(ec, at, room);
+                          });
+  }
+
+  void on_body(error_code ec, std::size_t at, std::size_t room) {
+    reading_ = false;
+    if (cancelled_) return;
+    std::size_t n = room - parser_->body_room();
+    body_.resize(at + n);
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, ec.message());
+      return fail(502, "the upstream response broke off");
+    }
+    if (parser_->is_done()) {
+      done_ = true;
+      return end();
+    }
+    if (n != 0) events_->on_response_data(*this);
+    if (cancelled_) return;
+    read_body();
+  }
+
+  void end() {
+    finish_if_done();
+    if (events_) events_->on_response_end(*this);
+  }
+
+  // The connection goes back to the pool once both directions are complete.
+  void finish_if_done() {
+    if (!done_ || !conn_ || released_) return;
+    if (!request_written_ && !request_end_) {
+      // Answered before the whole body was sent: the connection's state is unknown.
+      released_ = true;
+      conn_->stream.close();
+      return;
+    }
+    if (writing_ || !request_written_) return;
+    released_ = true;
+    bool reusable = parser_ && parser_->keep_alive() && !parser_->need_eof() && conn_->buffer.size() == 0 &&
+                    req_.method != "HEAD";
+    if (reusable) loop_.pool.release(up_, std::move(conn_));
+    else conn_->stream.close();
+    conn_.reset();
+  }
+
+  void wait_for_client() {
+    if (conn_) conn_->stream.expires_never();
+  }
+
+  bool may_retry() const noexcept {
+    return reused_ && !retried_ && !req_.has_body && !head_seen_ && idempotent(req_.method);
+  }
+
+  void retry() {
+    retried_ = true;
+    if (conn_) conn_->stream.close();
+    conn_.reset();
+    response_.clear();
+    out_ = head_;
+    connect();
+  }
+
+  void fail(unsigned status, std::string_view why) {
+    if (conn_) conn_->stream.close();
+    auto* events = events_;
+    events_ = nullptr;
+    cancelled_ = true;
+    if (events) events->on_call_failed(*this, status, why);
+  }
+
+  loop_context& loop_;
+  const config::upstream_config& up_;  // in the snapshot the client side holds
+  outgoing_request req_;
+  std::unique_ptr<upstream_connection> conn_;
+  std::optional<response_head_parser> parser_;
+  std::string head_;
+  std::string out_;        // queued for the upstream
+  std::string in_flight_;  // being written
+  std::size_t queued_body_ = 0, in_flight_body_ = 0, body_written_ = 0;
+  bool chunked_ = false;
+  bool connecting_ = false;
+  bool writing_ = false;
+  bool reading_ = false;
+  bool request_end_ = false;
+  bool request_written_ = false;
+  bool head_seen_ = false;
+  bool reused_ = false;
+  bool retried_ = false;
+  bool released_ = false;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<upstream_call> start_upstream_call(loop_context& loop, const config::upstream_config& up,
+                                                   outgoing_request req, call_events& events) {
+  if (up.protocol == config::upstream_config::wire::h2) return start_h2_call(loop, up, std::move(req), events);
+  auto call = std::make_shared<h1_call>(loop, up, std::move(req), events);
+  call->start();
+  return call;
+}
+
+}  // namespace jwtgate::proxy

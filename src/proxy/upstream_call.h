@@ -1,0 +1,94 @@
+#pragma once
+// One request's exchange with an upstream, whatever protocol the upstream
+// speaks: an HTTP/1.1 connection from the loop's pool, or a stream on the
+// loop's HTTP/2 connection to it. The client side (an HTTP/2 stream, or an
+// HTTP/1 request to an h2 upstream) hands over the translated request head,
+// pushes the request body as the client sends it, and pulls the response body
+// as its client takes it; each side's progress is the other's flow control,
+// so memory stays bounded whatever the two speeds.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "jwtgate/config/config.h"
+#include "jwtgate/proxy/flat_head.h"
+
+namespace jwtgate::proxy {
+
+struct loop_context;
+
+// The request as the gateway forwards it. Field names are as received (HTTP/2
+// ones lower case); the upstream side lowers them for HTTP/2 and leaves out
+// what its protocol does not carry.
+struct outgoing_request {
+  std::string method;
+  std::string path;       // normalized target, with query
+  std::string authority;  // the routed host: Host for HTTP/1, :authority for h2
+  flat_head fields;       // every other field to send
+  bool has_body = false;
+  std::optional<std::uint64_t> content_length;
+  bool trailers = false;  // the client said `te: trailers` (gRPC does)
+};
+
+class upstream_call;
+
+// What the call reports back, always on the loop's thread and never from
+// inside a call's own method.
+class call_events {
+ public:
+  virtual ~call_events() = default;
+  virtual void on_response_head(upstream_call& c) = 0;  // c.response() is set (never 1xx)
+  virtual void on_response_data(upstream_call& c) = 0;  // more of c.body() is ready
+  virtual void on_response_end(upstream_call& c) = 0;   // all of it is in c.body(); c.trailers() set
+  // Before the head: the gateway answers `status`. After it: the response is cut.
+  virtual void on_call_failed(upstream_call& c, unsigned status, std::string_view why) = 0;
+  // The upstream took n more request body bytes: the client may send as many.
+  virtual void on_request_body_sent(upstream_call& c, std::size_t n) = 0;
+};
+
+class upstream_call {
+ public:
+  static constexpr std::size_t max_buffered_body = 64 * 1024;
+
+  virtual ~upstream_call() = default;
+
+  // Queues request body bytes (copied); `end` after the last. The caller sends
+  // no more than on_request_body_sent has allowed plus one flow-control window.
+  virtual void send_body(std::string_view data, bool end) = 0;
+
+  // Response body bytes received and not yet taken.
+  std::string_view body() const noexcept { return std::string_view(body_).substr(body_taken_); }
+  // The client side took n of them: the call reads more from the upstream once
+  // its buffer has room again.
+  void take_body(std::size_t n);
+
+  // The client went away or the stream was reset: stop, release the upstream.
+  virtual void cancel() = 0;
+  // Closes an upstream operation past its deadline (the loop sweeps calls).
+  virtual void expire_if_due(std::chrono::steady_clock::time_point now) = 0;
+
+  const flat_head& response() const noexcept { return response_; }
+  const flat_head& trailers() const noexcept { return trailers_; }
+  bool response_done() const noexcept { return done_; }
+
+ protected:
+  explicit upstream_call(call_events& events) : events_(&events) {}
+  virtual void on_body_taken(std::size_t n) = 0;  // room in the buffer again
+
+  call_events* events_;  // nullptr once cancelled
+  flat_head response_;
+  flat_head trailers_;
+  std::string body_;
+  std::size_t body_taken_ = 0;
+  bool done_ = false;
+};
+
+// Starts `req` toward `up` over the upstream's own protocol.
+std::shared_ptr<upstream_call> start_upstream_call(loop_context& loop, const config::upstream_config& up,
+                                                   outgoing_request req, call_events& events);
+
+}  // namespace jwtgate::proxy
