@@ -154,6 +154,7 @@ void client_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
   // The failed operation's handler sees timed_out() and answers 504 or closes.
   if (upstream_) upstream_->stream.expire_if_due(now);
+  if (call_) call_->expire_if_due(now);
   stream_.expire_if_due(now);
 }
 
@@ -561,6 +562,10 @@ void client_session::forward() {
         in.count(http::field::sec_websocket_version) != 1 || in[http::field::sec_websocket_version] != "13")
       return reply_error(400, "a WebSocket upgrade needs one Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
                          true);
+  }
+  if (route->upstream->protocol == config::upstream_config::wire::h2) {
+    if (websocket_) return reply_error(502, "WebSocket needs an HTTP/1.1 upstream", true);
+    return forward_via_call();
   }
   if (!build_upstream_request()) return;
   upstream_ = loop_.pool.take_idle(*route->upstream);
@@ -1199,6 +1204,12 @@ void client_session::close_now() {
   // Only closed: a pending operation may still refer to it until its handler runs.
   if (upstream_) upstream_->stream.close();
   if (tunnel_timer_) tunnel_timer_->cancel();
+  if (call_) {
+    call_->cancel();
+    call_.reset();
+    // Released from the queue: it may be the last reference to this session.
+    asio::post(loop_.ioc, [keep = std::move(call_keepalive_)] {});
+  }
 }
 
 }  // namespace jwtgate::proxy

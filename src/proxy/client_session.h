@@ -23,10 +23,13 @@
 #include "jwtgate/auth/decision.h"
 #include "jwtgate/proxy/head_writer.h"
 #include "loop.h"
+#include "upstream_call.h"
 
 namespace jwtgate::proxy {
 
-class client_session final : public std::enable_shared_from_this<client_session>, public loop_connection {
+class client_session final : public std::enable_shared_from_this<client_session>,
+                             public loop_connection,
+                             private call_events {
  public:
   client_session(loop_context& loop, connection_stream stream, bool https, std::string client_ip);
   ~client_session();
@@ -90,6 +93,18 @@ class client_session final : public std::enable_shared_from_this<client_session>
   void upstream_failed(unsigned status, std::string_view description, bool close_client = false);
   bool valid_websocket_accept() const noexcept;
   boost::beast::http::verb method() const noexcept { return static_cast<boost::beast::http::verb>(req_in_.method); }
+
+  // Relaying through an upstream_call (an upstream with protocol: h2;
+  // client_session_call.cpp): the body moves as the call takes it.
+  void forward_via_call();
+  void read_call_body();
+  void pump_call_response();
+  void end_call(bool keep_alive);
+  void on_response_head(upstream_call& c) override;
+  void on_response_data(upstream_call& c) override;
+  void on_response_end(upstream_call& c) override;
+  void on_call_failed(upstream_call& c, unsigned status, std::string_view why) override;
+  void on_request_body_sent(upstream_call& c, std::size_t n) override;
 
   // WebSocket tunnel after a relayed 101.
   void start_tunnel();
@@ -201,6 +216,16 @@ class client_session final : public std::enable_shared_from_this<client_session>
   bool res_head_pending_ = false;  // res_head_ goes out with the first body bytes
   bool res_done_ = false;          // the last write of the response is under way
   std::optional<boost::beast::http::response<boost::beast::http::string_body>> reply_;
+
+  // upstream_call state.
+  std::shared_ptr<upstream_call> call_;
+  std::shared_ptr<client_session> call_keepalive_;  // the call refers to this session
+  std::size_t call_body_unsent_ = 0;  // request body bytes the call has not taken yet
+  std::size_t call_writing_ = 0;      // response body bytes in the write under way
+  bool call_reading_body_ = false;
+  bool call_response_writing_ = false;
+  bool call_head_pending_ = false;    // res_head_ is not written yet
+  bool call_last_written_ = false;
 
   // Tunnel state.
   std::optional<boost::asio::steady_timer> tunnel_timer_;

@@ -792,7 +792,9 @@ void h2_session::reply(h2_stream& s, const auth::reply& r) {
     }
   }
   // The client need not send the rest of its body (RFC 9113 section 8.1).
-  if (!s.request_done) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
+  // Not for gRPC: its clients take that reset for an INTERNAL error and
+  // lose the status; what they still send is read and dropped.
+  if (!s.request_done && !s.grpc) nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_NO_ERROR);
 }
 
 void h2_session::fail_stream(h2_stream& s, unsigned status, std::string_view why) {

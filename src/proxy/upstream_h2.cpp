@@ -472,6 +472,7 @@ void h2_call::send_body(std::string_view data, bool end) {
 void h2_call::cancel() {
   if (events_ == nullptr) return;
   events_ = nullptr;
+  if (done_) return;  // the stream is over already
   if (auto c = conn_.lock()) c->reset(*this);
 }
 
