@@ -3,7 +3,8 @@
 # (the JOSE core) for SECONDS, fuzz_http (the proxy's HTTP head parsing) and
 # fuzz_config (the YAML configuration loader) for half as long each,
 # fuzz_revocation (revocation entries, journal records, logout forms) and
-# fuzz_cors (CORS origin parsing and matching) for a quarter each.
+# fuzz_cors (CORS origin parsing and matching) for a quarter each, fuzz_h2
+# (the HTTP/2 server codec) for half.
 # usage: tests/fuzz/run.sh BUILD_DIR [SECONDS]
 # Exits non-zero when libFuzzer finds a crash, a leak or a sanitizer report;
 # the reproducer is kept in BUILD_DIR/fuzz-artifacts/.
@@ -44,4 +45,5 @@ run_target fuzz_http "$here/corpus_http" $(( (seconds + 1) / 2 ))
 run_target fuzz_config "$here/corpus_config" $(( (seconds + 1) / 2 ))
 run_target fuzz_revocation "$here/corpus_revocation" $(( (seconds + 3) / 4 ))
 run_target fuzz_cors "$here/corpus_cors" $(( (seconds + 3) / 4 ))
+run_target fuzz_h2 "$here/corpus_h2" $(( (seconds + 1) / 2 ))
 echo "fuzz: ok"
