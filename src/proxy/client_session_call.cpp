@@ -3,6 +3,9 @@
 // one for HTTP/1 upstreams; this one translates heads and moves each body as
 // the other side takes it.
 
+#include <algorithm>
+#include <cstring>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
@@ -172,9 +175,19 @@ void client_session::on_response_end(upstream_call&) {
 void client_session::pump_call_response() {
   if (closed_ || !call_ || call_response_writing_ || call_last_written_) return;
   auto& c = *call_;
-  std::string_view body = res_done_ ? std::string_view() : c.body();
-  if (res_done_ && !c.body().empty()) c.take_body(c.body().size());  // HEAD, 204, 304: nothing is relayed
-  bool last = res_done_ || c.response_done();
+  // The bytes are copied out and taken at once: the call's buffer may grow
+  // (and move) while the write is under way.
+  std::size_t n = 0;
+  if (res_done_) {
+    c.take_body(c.body().size());  // HEAD, 204, 304: nothing is relayed
+  } else if (!c.body().empty()) {
+    if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
+    n = std::min(c.body().size(), loop_context::relay_buffer_size);
+    std::memcpy(body_buf_.get(), c.body().data(), n);
+    c.take_body(n);
+  }
+  std::string_view body(body_buf_ ? body_buf_.get() : nullptr, n);
+  bool last = res_done_ || (c.response_done() && c.body().empty());
   res_out_.clear();
   if (call_head_pending_) res_out_.add(res_head_);
   if (res_chunked_) {
@@ -205,7 +218,6 @@ void client_session::pump_call_response() {
       return self->close_now();
     }
     self->bytes_sent_ += self->call_writing_;
-    self->call_->take_body(self->call_writing_);
     self->call_writing_ = 0;
     if (self->call_last_written_) return self->end_call(self->client_keep_alive_ && !self->res_close_delimited_);
     self->stream_.expires_never();

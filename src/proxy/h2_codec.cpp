@@ -71,6 +71,16 @@ struct h2_codec_callbacks {
   static int stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* p) {
     return self(p).on_stream_close(id, code);
   }
+  // nghttp2 ends the connection itself for some violations; this is where
+  // the gateway learns which, for its metrics.
+  static int error(nghttp2_session*, int lib_error_code, const char* msg, std::size_t len, void* p) {
+    std::string_view text(msg, len);
+    if (text.find("max concurrent streams exceeded") != std::string_view::npos) self(p).on_protection("stream_limit");
+    else if (lib_error_code == NGHTTP2_ERR_PROTO || lib_error_code == NGHTTP2_ERR_HTTP_HEADER ||
+             lib_error_code == NGHTTP2_ERR_HTTP_MESSAGING)
+      self(p).on_protection("protocol_error");
+    return 0;
+  }
   static ssize_t read(nghttp2_session* ng, std::int32_t id, std::uint8_t* buf, std::size_t length,
                       std::uint32_t* flags, nghttp2_data_source* source, void* p) {
     auto& codec = self(p);
@@ -106,6 +116,7 @@ bool h2_server_codec::start_codec() {
   nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, h2_codec_callbacks::frame_recv);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, h2_codec_callbacks::data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, h2_codec_callbacks::stream_close);
+  nghttp2_session_callbacks_set_error_callback2(cbs, h2_codec_callbacks::error);
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);
   // Window updates follow the consumer's progress, not the bytes' arrival.
@@ -141,7 +152,6 @@ bool h2_server_codec::receive(const std::uint8_t* data, std::size_t n) {
   in_library_ = false;
   if (rv >= 0) return !fatal_;
   if (rv == NGHTTP2_ERR_FLOODED) on_protection("slow_reader");
-  else if (rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC && rv != NGHTTP2_ERR_CALLBACK_FAILURE) on_protection("protocol_error");
   // For a protocol error nghttp2 has queued its GOAWAY; this makes sure.
   if (!fatal_) terminate(NGHTTP2_PROTOCOL_ERROR);
   fatal_ = true;
@@ -270,7 +280,14 @@ int h2_server_codec::on_begin_headers(const nghttp2_frame& frame) {
 
 int h2_server_codec::on_header(const nghttp2_frame& frame, std::string_view name, std::string_view value) {
   auto* s = find(frame.hd.stream_id);
-  if (!s || s->too_large || frame.headers.cat != NGHTTP2_HCAT_REQUEST) return 0;  // request trailers: not relayed
+  if (!s || s->too_large) return 0;
+  if (frame.headers.cat != NGHTTP2_HCAT_REQUEST) {
+    // Trailers, within the same limit as the head; pseudo-headers are not allowed there.
+    s->trailer_bytes += name.size() + value.size() + 32;
+    if (s->trailer_bytes > limits_.max_header_bytes || name.empty() || name.front() == ':') return 0;
+    s->trailers.add(0, name, value);
+    return 0;
+  }
   s->req.add(name, value);
   if (s->req.decoded_bytes() > limits_.max_header_bytes) {
     // The rest of the block is still decoded (HPACK state must stay in step)

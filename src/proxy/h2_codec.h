@@ -53,6 +53,8 @@ class h2_server_codec {
     virtual ~stream() = default;
     std::int32_t id = 0;
     h2_request_head req;
+    flat_head trailers;         // request trailers (HEADERS after the body)
+    std::size_t trailer_bytes = 0;
     bool too_large = false;     // the decoded header list passed max_header_bytes
     bool request_done = false;  // END_STREAM from the client
     bool head_seen = false;     // on_request was called

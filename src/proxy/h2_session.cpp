@@ -204,8 +204,11 @@ void h2_session::feed(const std::uint8_t* data, std::size_t n) {
   if (!receive(data, n)) ending_ = true;  // a GOAWAY is queued; flush() sends it, then the session ends
 }
 
+// A read stays pending while the socket is open, wanted by nghttp2 or not
+// (after a GOAWAY it drops what comes): it is what keeps the session alive
+// while its streams wait on their upstreams.
 void h2_session::read() {
-  if (closed_ || reading_ || !wants_read()) return;
+  if (closed_ || reading_) return;
   reading_ = true;
   stream_.async_read_some(asio::buffer(read_buf_.get(), read_size),
                           [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
@@ -336,7 +339,10 @@ void h2_session::on_request_data(stream& st, std::string_view bytes) {
 
 void h2_session::on_request_end(stream& st) {
   auto& s = static_cast<h2_stream&>(st);
-  if (s.call && !s.refused) s.call->send_body({}, true);
+  if (s.call && !s.refused) {
+    if (!s.trailers.entries().empty()) s.call->send_trailers(s.trailers);
+    s.call->send_body({}, true);
+  }
   else if (s.logout && !s.refused) on_logout_body(s);
 }
 
@@ -399,6 +405,9 @@ void h2_session::handle_request(h2_stream& s) {
   }
   if (err != h2_request_head::error::none) return reply_error(s, 400, describe(err));
   if (s.req.content_length_invalid()) return reply_error(s, 400, "the request has an invalid content-length");
+  if (auto max_body = s.snap->source.server.max_body_bytes;
+      max_body != 0 && s.req.has_content_length() && s.req.content_length() > max_body)
+    return reply_error(s, 413, "the request body is larger than the gateway accepts");
   if (loop_.shared.draining.load(std::memory_order_relaxed))
     return reply_error(s, 503, "the gateway is shutting down");
 
@@ -457,8 +466,7 @@ void h2_session::forward(h2_stream& s) {
   out.trailers = list_has_token(s.req.head().first(static_cast<int>(http::field::te)), "trailers");
   out.has_body = !s.request_done;
   if (s.req.has_content_length()) out.content_length = s.req.content_length();
-  s.call = start_upstream_call(loop_, up, std::move(out), s);
-  if (s.request_done) s.call->send_body({}, true);
+  s.call = start_upstream_call(loop_, up, std::move(out), s);  // the request's end comes with on_request_end
 }
 
 void h2_session::submit_response_head(h2_stream& s, upstream_call& c) {

@@ -2,6 +2,8 @@
 
 #include "upstream_call.h"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
@@ -21,7 +23,7 @@ namespace http = boost::beast::http;
 using error_code = boost::system::error_code;
 
 void upstream_call::take_body(std::size_t n) {
-  body_taken_ += n;
+  body_taken_ = std::min(body_.size(), body_taken_ + n);
   if (body_taken_ >= body_.size()) {
     body_.clear();
     body_taken_ = 0;
@@ -46,6 +48,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
 
   ~h1_call() override {
     if (conn_) conn_->stream.close();
+    loop_.give_relay_buffer(std::move(buf_));
   }
 
   void start() {
@@ -191,34 +194,35 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   }
 
   void read_body() {
+    // An event handler may already have asked for more (take_body from
+    // inside on_response_data): one read at a time.
+    if (reading_ || cancelled_ || done_) return;
     std::size_t held = body().size();
     if (held >= max_buffered_body) {
       reading_ = false;
       if (!writing_) wait_for_client();
       return;  // the client side takes some first (on_body_taken)
     }
-    // Room at the end of body_: the bytes taken are dropped first.
+    // Read into a buffer of the loop's and appended once read: body() must
+    // only ever show bytes that arrived.
+    if (!buf_) buf_ = loop_.take_relay_buffer();
+    std::size_t room = std::min(max_buffered_body - held, loop_context::relay_buffer_size);
+    parser_->body_buffer(buf_.get(), room);
+    reading_ = true;
+    conn_->stream.expires_after(up_.timeout);
+    http::async_read_some(conn_->stream, conn_->buffer, *parser_,
+                          [self = shared_from_this(), room](error_code ec, std::size_t) { self->on_body(ec, room); });
+  }
+
+  void on_body(error_code ec, std::size_t room) {
+    reading_ = false;
+    if (cancelled_) return;
+    std::size_t n = room - parser_->body_room();
     if (body_taken_ != 0) {
       body_.erase(0, body_taken_);
       body_taken_ = 0;
     }
-    std::size_t room = max_buffered_body - held;
-    std::size_t at = body_.size();
-    body_.resize(at + room);
-    parser_->body_buffer(body_.data() + at, room);
-    reading_ = true;
-    conn_->stream.expires_after(up_.timeout);
-    http::async_read_some(conn_->stream, conn_->buffer, *parser_,
-                          [self = shared_from_this(), at, room](error_code ec, std::size_t) {
-                            self->on_body(ec, at, room);
-                          });
-  }
-
-  void on_body(error_code ec, std::size_t at, std::size_t room) {
-    reading_ = false;
-    if (cancelled_) return;
-    std::size_t n = room - parser_->body_room();
-    body_.resize(at + n);
+    body_.append(buf_.get(), n);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, ec.message());
@@ -226,6 +230,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     }
     if (parser_->is_done()) {
       done_ = true;
+      loop_.give_relay_buffer(std::move(buf_));
       return end();
     }
     if (n != 0) events_->on_response_data(*this);
@@ -286,6 +291,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   outgoing_request req_;
   std::unique_ptr<upstream_connection> conn_;
   std::optional<response_head_parser> parser_;
+  std::unique_ptr<char[]> buf_;  // response body reads, lent by the loop
   std::string head_;
   std::string out_;        // queued for the upstream
   std::string in_flight_;  // being written

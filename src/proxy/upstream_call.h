@@ -59,6 +59,9 @@ class upstream_call {
   // Queues request body bytes (copied); `end` after the last. The caller sends
   // no more than on_request_body_sent has allowed plus one flow-control window.
   virtual void send_body(std::string_view data, bool end) = 0;
+  // The client's trailers, before send_body(..., true); only an HTTP/2
+  // upstream receives them (HTTP/1 requests are re-framed without).
+  virtual void send_trailers(const flat_head&) {}
 
   // Response body bytes received and not yet taken.
   std::string_view body() const noexcept { return std::string_view(body_).substr(body_taken_); }

@@ -47,6 +47,7 @@ class h2_call final : public upstream_call, public std::enable_shared_from_this<
   }
 
   void send_body(std::string_view data, bool end) override;
+  void send_trailers(const flat_head& trailers) override { req_trailers_ = trailers; }
   void cancel() override;
   void expire_if_due(std::chrono::steady_clock::time_point now) override;
 
@@ -62,6 +63,7 @@ class h2_call final : public upstream_call, public std::enable_shared_from_this<
   }
 
   outgoing_request req_;
+  flat_head req_trailers_;
   std::string req_body_;
   std::size_t req_taken_ = 0;
   bool req_end_ = false;
@@ -96,7 +98,7 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
   h2_connection(const h2_connection&) = delete;
   h2_connection& operator=(const h2_connection&) = delete;
 
-  bool usable() const noexcept { return !dead_; }
+  bool usable() const noexcept { return !dead_ && !going_away_; }
   const config::upstream_config& upstream() const noexcept { return up_; }
 
   void add(const std::shared_ptr<h2_call>& c) {
@@ -240,6 +242,20 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
     }
     if (c->req_end_ && c->req_body_.empty()) {
       *flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (!c->req_trailers_.entries().empty()) {
+        std::vector<nghttp2_nv> nv;
+        std::string lowered;
+        lowered.reserve(4096);
+        for (const auto& e : c->req_trailers_.entries()) {
+          auto name = c->req_trailers_.name(e);
+          if (lowered.size() + name.size() > lowered.capacity()) break;  // views below must stay valid
+          std::size_t at = lowered.size();
+          for (char ch : name) lowered.push_back(util::ascii_lower(ch));
+          nv.push_back(make_nv(std::string_view(lowered).substr(at, name.size()), c->req_trailers_.value(e)));
+        }
+        if (nghttp2_submit_trailer(self.ng_, c->stream_id, nv.data(), nv.size()) == 0)
+          *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      }
       return static_cast<ssize_t>(n);
     }
     if (n == 0) return NGHTTP2_ERR_DEFERRED;
@@ -256,7 +272,8 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
   std::unique_ptr<std::uint8_t[]> read_buf_;
   std::string out_;
   bool connecting_ = false, writing_ = false, reading_ = false, flushing_ = false, flush_posted_ = false;
-  bool dead_ = false;
+  bool dead_ = false;        // the connection is gone
+  bool going_away_ = false;  // the upstream sent GOAWAY: no new streams
 };
 
 struct h2_client_callbacks {
@@ -288,7 +305,7 @@ struct h2_client_callbacks {
   static int frame_recv(nghttp2_session*, const nghttp2_frame* f, void* p) {
     auto& conn = self(p);
     if (f->hd.type == NGHTTP2_GOAWAY) {
-      conn.dead_ = true;  // no new streams here; open ones may finish
+      conn.going_away_ = true;  // no new streams here; open ones may finish
       return 0;
     }
     auto* c = conn.find(f->hd.stream_id);
@@ -415,7 +432,7 @@ void h2_connection::read() {
                                   self->reading_ = false;
                                   if (!self->ng_ || !self->conn_) return;
                                   if (ec) {
-                                    if (!self->dead_) spdlog::warn("upstream '{}': HTTP/2 connection: {}",
+                                    if (!self->going_away_) spdlog::warn("upstream '{}': HTTP/2 connection: {}",
                                                                    self->up_.name, ec.message());
                                     return self->die(502, "the upstream connection failed");
                                   }
