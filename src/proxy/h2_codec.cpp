@@ -12,6 +12,8 @@ namespace jwtgate::proxy {
 
 namespace {
 
+constexpr int max_continuations = 16;
+
 std::int64_t monotonic_ms() noexcept {
   timespec ts{};
   ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
@@ -133,7 +135,7 @@ bool h2_server_codec::start_codec() {
     return false;
   }
   const std::array<nghttp2_settings_entry, 3> settings{{
-      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.max_concurrent_streams},
+      {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, 2 * limits_.max_concurrent_streams},
       {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
        static_cast<std::uint32_t>(std::min<std::size_t>(limits_.max_header_bytes, UINT32_MAX))},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, NGHTTP2_INITIAL_WINDOW_SIZE},
@@ -152,6 +154,8 @@ bool h2_server_codec::receive(const std::uint8_t* data, std::size_t n) {
   in_library_ = false;
   if (rv >= 0) return !fatal_;
   if (rv == NGHTTP2_ERR_FLOODED) on_protection("slow_reader");
+  else if (rv == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) on_protection("continuation_flood");  // nghttp2's own limit
+  else if (rv != NGHTTP2_ERR_CALLBACK_FAILURE && rv != NGHTTP2_ERR_BAD_CLIENT_MAGIC) on_protection("protocol_error");
   // For a protocol error nghttp2 has queued its GOAWAY; this makes sure.
   if (!fatal_) terminate(NGHTTP2_PROTOCOL_ERROR);
   fatal_ = true;
@@ -169,10 +173,45 @@ bool h2_server_codec::produce(std::string& out, std::size_t limit) {
       return false;
     }
     if (n == 0) break;
+    std::size_t at = out.size();
     out.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    if (!settings_sent_) {
+      settings_sent_ = true;
+      advertise_stream_limit(out, at);
+    }
   }
   in_library_ = false;
   return true;
+}
+
+// RFC 9113 section 5.1.2 asks for a stream error when a client opens more
+// streams than advertised; nghttp2 ends the whole connection instead, and
+// with it the streams already under way. So the library is given twice the
+// limit, the client is told the limit (the value is rewritten in the first
+// SETTINGS frame, always the first bytes out), and the gateway refuses
+// streams over it itself with REFUSED_STREAM.
+void h2_server_codec::advertise_stream_limit(std::string& out, std::size_t at) {
+  if (out.size() < at + 9 || static_cast<std::uint8_t>(out[at + 3]) != NGHTTP2_SETTINGS) return;
+  std::size_t length = (static_cast<std::uint8_t>(out[at]) << 16) | (static_cast<std::uint8_t>(out[at + 1]) << 8) |
+                       static_cast<std::uint8_t>(out[at + 2]);
+  for (std::size_t p = at + 9; p + 6 <= at + 9 + length && p + 6 <= out.size(); p += 6) {
+    unsigned id = (static_cast<std::uint8_t>(out[p]) << 8) | static_cast<std::uint8_t>(out[p + 1]);
+    if (id != NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) continue;
+    std::uint32_t v = limits_.max_concurrent_streams;
+    out[p + 2] = static_cast<char>(v >> 24);
+    out[p + 3] = static_cast<char>(v >> 16);
+    out[p + 4] = static_cast<char>(v >> 8);
+    out[p + 5] = static_cast<char>(v);
+  }
+}
+
+std::int64_t h2_server_codec::header_block_open_ms() const noexcept {
+  return header_block_since_ms_ == 0 ? 0 : monotonic_ms() - header_block_since_ms_;
+}
+
+std::int32_t h2_server_codec::send_window(const stream& s) const noexcept {
+  if (!ng_) return 0;
+  return std::min(nghttp2_session_get_stream_remote_window_size(ng_, s.id), nghttp2_session_get_remote_window_size(ng_));
 }
 
 bool h2_server_codec::wants_read() const noexcept { return ng_ && nghttp2_session_want_read(ng_); }
@@ -231,15 +270,20 @@ int h2_server_codec::on_begin_frame(const nghttp2_frame_hd& hd) {
   switch (hd.type) {
     case NGHTTP2_HEADERS:
       header_block_bytes_ = hd.length;
+      continuations_ = 0;
+      header_block_since_ms_ = (hd.flags & NGHTTP2_FLAG_END_HEADERS) ? 0 : monotonic_ms();
       break;
     case NGHTTP2_CONTINUATION:
       // CVE-2024-27316: a header block that never ends. Compressed bytes
-      // beyond twice the decoded limit cannot make a header list within it.
+      // beyond twice the decoded limit cannot make a header list within it,
+      // and no client needs more than a few frames for one (nghttp2 1.61
+      // allows 8; empty frames cost nothing but the loop's time).
       header_block_bytes_ += hd.length;
-      if (header_block_bytes_ > 2 * limits_.max_header_bytes + 16 * 1024) {
+      if (header_block_bytes_ > 2 * limits_.max_header_bytes + 16 * 1024 || ++continuations_ > max_continuations) {
         protect("continuation_flood");
         return NGHTTP2_ERR_CALLBACK_FAILURE;
       }
+      if (hd.flags & NGHTTP2_FLAG_END_HEADERS) header_block_since_ms_ = 0;
       break;
     case NGHTTP2_PING:
       if (!(hd.flags & NGHTTP2_FLAG_ACK) && !pings_.take()) {
@@ -271,6 +315,12 @@ int h2_server_codec::on_begin_frame(const nghttp2_frame_hd& hd) {
 int h2_server_codec::on_begin_headers(const nghttp2_frame& frame) {
   if (frame.hd.type != NGHTTP2_HEADERS || frame.headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   if (ending_) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // after a GOAWAY: refused
+  if (streams_.size() >= limits_.max_concurrent_streams) {
+    // No stream object: its header block is decoded and dropped.
+    on_protection("stream_limit");
+    nghttp2_submit_rst_stream(ng_, NGHTTP2_FLAG_NONE, frame.hd.stream_id, NGHTTP2_REFUSED_STREAM);
+    return 0;
+  }
   auto s = make_stream();
   s->id = frame.hd.stream_id;
   nghttp2_session_set_stream_user_data(ng_, frame.hd.stream_id, s.get());

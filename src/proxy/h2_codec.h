@@ -90,6 +90,10 @@ class h2_server_codec {
   void goaway();
   void terminate(std::uint32_t error_code);
   stream* find(std::int32_t id) const noexcept;
+  // How long a header block has been waiting for its END_HEADERS (0: none).
+  std::int64_t header_block_open_ms() const noexcept;
+  // What the client's flow-control windows let the gateway send on s now.
+  std::int32_t send_window(const stream& s) const noexcept;
   template <class F>
   void for_each_stream(F&& f) {
     for (auto& [id, s] : streams_) f(*s);
@@ -122,6 +126,7 @@ class h2_server_codec {
   int on_data_chunk(std::int32_t id, const std::uint8_t* data, std::size_t len);
   int on_stream_close(std::int32_t id, std::uint32_t error_code);
   void protect(std::string_view kind);
+  void advertise_stream_limit(std::string& out, std::size_t at);
 
   // Token buckets per connection: `burst` events at once, `per_second`
   // sustained. Legitimate clients stay far below them.
@@ -136,6 +141,9 @@ class h2_server_codec {
   nghttp2_session* ng_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<stream>> streams_;
   std::size_t header_block_bytes_ = 0;
+  int continuations_ = 0;
+  std::int64_t header_block_since_ms_ = 0;
+  bool settings_sent_ = false;
   bucket resets_{200, 100}, pings_{50, 10}, settings_{50, 10};
   bool in_library_ = false;
   bool ending_ = false;  // GOAWAY sent: no new streams

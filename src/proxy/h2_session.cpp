@@ -97,6 +97,8 @@ struct h2_stream final : h2_server_codec::stream, call_events {
   bool refused = false;        // answered or reset; further DATA is dropped
   bool logout = false;         // back-channel logout: the body is collected
   bool relaying = false;       // the response comes from the upstream call
+  bool stall_reset = false;    // reset for a window the client never opened
+  std::chrono::steady_clock::time_point stalled_since{};
   std::string reply_body;      // a gateway reply's body, or a logout form
   std::size_t reply_sent = 0;
   std::shared_ptr<upstream_call> call;
@@ -179,6 +181,7 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
   bool reading_ = false;
   bool closed_ = false;
   bool ending_ = false;  // a GOAWAY is out or queued
+  std::chrono::steady_clock::time_point last_activity_ = coarse_now();
   std::vector<h2_stream*> with_calls_;  // scratch for expire_if_due
   h2_header_list headers_;
   std::string scratch_;
@@ -218,6 +221,7 @@ void h2_session::on_read(error_code ec, std::size_t n) {
   reading_ = false;
   if (closed_) return;
   if (ec) return close_now();  // the client went away, or a deadline passed
+  last_activity_ = coarse_now();
   feed(read_buf_.get(), n);
   if (closed_) return;
   flush();
@@ -240,6 +244,7 @@ void h2_session::flush() {
   asio::async_write(stream_, asio::buffer(out_), [self = shared_from_this()](error_code ec, std::size_t) {
     self->writing_ = false;
     if (ec) return self->close_now();
+    self->last_activity_ = coarse_now();
     self->flush();
     self->read();
   });
@@ -249,21 +254,54 @@ void h2_session::flush() {
 // never reads), or no stream open for idle_timeout. Open streams wait on
 // their upstream calls, which have deadlines of their own.
 void h2_session::arm_deadline() {
-  const auto& server = loop_.snap->source.server;
-  if (writing_ || open_streams() == 0) stream_.expires_after(server.idle_timeout);
+  if (writing_) stream_.expires_after(loop_.snap->source.server.idle_timeout);
   else stream_.expires_never();
 }
 
+// Swept a few times a second: upstream deadlines, then the connection's own.
 void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
+  const auto& server = loop_.snap->source.server;
   with_calls_.clear();
+  bool stalled = false;
   for_each_stream([&](stream& st) {
     auto& s = static_cast<h2_stream&>(st);
     if (s.call) with_calls_.push_back(&s);
+    // A response held back by the client's windows for idle_timeout (a
+    // client that never reads, or opens no window) is reset.
+    bool pending = s.relaying ? (s.call && !s.call->body().empty())
+                              : (s.responded && s.reply_sent < s.reply_body.size());
+    if (!pending || send_window(s) > 0) {
+      s.stalled_since = {};
+    } else if (s.stalled_since == std::chrono::steady_clock::time_point{}) {
+      s.stalled_since = now;
+    } else if (now - s.stalled_since >= server.idle_timeout && !s.stall_reset) {
+      s.stall_reset = true;
+      stalled = true;
+      loop_.metrics.count_http2_protection("slow_reader");
+      reset(s, NGHTTP2_CANCEL);
+    }
   });
+  if (stalled) flush();
   for (auto* s : with_calls_)
     if (s->call) s->call->expire_if_due(now);
-  if (stream_.expire_if_due(now) && writing_) loop_.metrics.count_http2_protection("slow_reader");
+  if (stream_.expire_if_due(now)) {
+    if (writing_) loop_.metrics.count_http2_protection("slow_reader");
+    return;
+  }
+  if (ending_) return flush();
+  // A header block left without its END_HEADERS (slowloris over HTTP/2).
+  if (header_block_open_ms() > std::chrono::duration_cast<std::chrono::milliseconds>(server.header_timeout).count()) {
+    ending_ = true;
+    terminate(NGHTTP2_PROTOCOL_ERROR);
+    return flush();
+  }
+  // Idle: no stream for idle_timeout. The client is told with a GOAWAY.
+  if (open_streams() == 0 && !writing_ && now - last_activity_ >= server.idle_timeout) {
+    ending_ = true;
+    terminate(NGHTTP2_NO_ERROR);
+    flush();
+  }
 }
 
 void h2_session::close_if_idle() {
