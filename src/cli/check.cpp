@@ -71,6 +71,7 @@ void print_listeners(const config::config& c) {
                 c.listen.tls->cert_file.c_str(), c.listen.tls->key_file.c_str());
   else
     std::printf("  http  %s\n", endpoint(c.listen.address, c.listen.port).c_str());
+  if (!c.listen.http2) std::printf("  http2: off (HTTP/1.x only)\n");
   if (c.admin) std::printf("  admin %s (healthz, readyz, metrics)\n", endpoint(c.admin->address, c.admin->port).c_str());
   else std::printf("  admin: none\n");
   const auto& s = c.server;
@@ -89,6 +90,7 @@ void print_upstreams(const config::config& c) {
     std::printf("  %s: %s -> %s:%u, connect_timeout %s, timeout %s, max_idle_connections %zu", u.name.c_str(),
                 u.url.c_str(), u.host.c_str(), unsigned(u.port), config::format_duration(u.connect_timeout).c_str(),
                 config::format_duration(u.timeout).c_str(), u.max_idle_connections);
+    if (u.protocol == config::upstream_config::wire::h2) std::printf(", protocol h2");
     if (u.https)
       std::printf(", tls verify %s%s%s", u.tls.verify ? "on" : "OFF",
                   u.tls.ca_file.empty() ? "" : (", ca_file " + u.tls.ca_file).c_str(),
