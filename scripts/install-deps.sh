@@ -12,7 +12,7 @@ build_pkgs=(
 test_pkgs=(
   python3 python3-jwt python3-cryptography python3-yaml
   openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
-  python3-h2 python3-grpcio nghttp2-client
+  python3-h2 python3-grpcio
 )
 bench_pkgs=(wrk haproxy nginx-light)
 
