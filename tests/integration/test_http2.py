@@ -15,6 +15,7 @@ set it to 1073741824 for the 1 GiB run of SPEC 9.
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -301,6 +302,7 @@ class Http2CleartextTest(H2TestCase):
                           token=self.keys.mint_with_secret(self.keys.other_secret, sub="mallory"))
             forged.add(sid)
         results = c.wait(list(expected) + sorted(forged), timeout=30)
+        request_ids = []
         for r in results:
             self.assertAnswered(r)
             if r.stream_id in forged:
@@ -311,6 +313,8 @@ class Http2CleartextTest(H2TestCase):
             path, ids = expected[r.stream_id]
             self.assertEqual(data["path"], path)
             self.assertEqual(echo_header(data, "X-User-Id"), ids, "identity bleed on %s" % path)
+            request_ids.extend(echo_header(data, "X-Request-Id"))
+        self.assertEqual(len(set(request_ids)), len(expected), "X-Request-Id shared between streams")
 
     # -- translation -----------------------------------------------------------------
 
@@ -381,6 +385,111 @@ class Http2CleartextTest(H2TestCase):
                 resp = c.wait([sid])[0]
                 self.assertMalformed(resp, c)
         self.assertEqual(self.app.hit_count(), before, "a malformed stream was forwarded")
+
+    # -- HTTP/2 to HTTP/1.1 desync and injection --------------------------------------
+
+    def assertNothingSmuggled(self, before):
+        paths = self.app.paths_seen()[before:]
+        self.assertNotIn("/public/smuggled", paths, "a request was smuggled to the upstream")
+        for req in self.app.requests[before:]:
+            names = [k.lower() for k, _ in req["headers"]]
+            self.assertNotIn("x-injected", names, "a header was injected: %r" % req)
+
+    def test_content_length_disagreeing_with_data_is_malformed(self):
+        smuggled = b"GET /public/smuggled HTTP/1.1\r\nHost: x\r\nX-Injected: 1\r\n\r\n"
+        before = len(self.app.requests)
+        for name, declared, body in (("longer", 5, b"hello" + smuggled),
+                                     ("shorter", 100, b"hello")):
+            with self.subTest(data=name):
+                c = self.h2()
+                sid = c.start("POST", "/public/cl", headers=[("content-length", str(declared))],
+                              end_stream=False)
+                c.send_body(sid, body)
+                resp = c.wait([sid])[0]
+                # RFC 9113 8.1.1: malformed. A 200 would mean the upstream got a body
+                # other than the one declared.
+                self.assertTrue(resp.done, resp)
+                if resp.reset is None and resp.headers is not None and resp.status == 200:
+                    self.fail("content-length %d with %d DATA bytes was proxied: %r"
+                              % (declared, len(body), resp))
+                self.assertMalformed(resp, c)
+                # The upstream connection is not poisoned: the next requests are intact.
+                for i in range(3):
+                    ok = c.get("/public/after-cl/%d" % i) if not c.closed else self.h2().get(
+                        "/public/after-cl/%d" % i)
+                    self.assertEqual(ok.status, 200, ok)
+                    self.assertEqual(ok.json()["path"], "/public/after-cl/%d" % i)
+        time.sleep(0.3)
+        self.assertNothingSmuggled(before)
+
+    def test_forbidden_characters_in_fields_are_malformed(self):
+        # RFC 9113 8.2.1: CR, LF, NUL in values, or whitespace at either end;
+        # uppercase, whitespace or ':' in names. Forwarded to HTTP/1.1 they would
+        # inject fields or requests.
+        cases = {
+            "crlf in value": [("x-a", "ok\r\nX-Injected: yes")],
+            "lf in value": [("x-a", "ok\nX-Injected: yes")],
+            "nul in value": [("x-a", "ok\x00bad")],
+            "leading space": [("x-a", " padded")],
+            "trailing tab": [("x-a", "padded\t")],
+            "space in name": [("x a", "1")],
+            "colon in name": [("x:a", "1")],
+            "crlf in name": [("x-a\r\nx-injected", "1")],
+            "empty name": [("", "1")],
+        }
+        before = len(self.app.requests)
+        c = self.h2()
+        for name, fields in cases.items():
+            with self.subTest(case=name):
+                if c.closed or c.goaway is not None:
+                    c = self.h2()
+                resp = c.get("/public/fields", headers=fields)
+                self.assertMalformed(resp, c)
+        self.assertNothingSmuggled(before)
+        self.assertNotIn("/public/fields", self.app.paths_seen()[before:])
+
+    def test_injection_through_pseudo_headers(self):
+        inject = " HTTP/1.1\r\nX-Injected: yes\r\n\r\nGET /public/smuggled"
+        cases = {
+            ":path": [(":method", "GET"), (":scheme", "http"), (":authority", "gateway.test"),
+                      (":path", "/public/x" + inject)],
+            ":method": [(":method", "GET /public/smuggled HTTP/1.1\r\nX-Injected: yes\r\n\r\nGET"),
+                        (":scheme", "http"), (":authority", "gateway.test"), (":path", "/public/x")],
+            ":authority": [(":method", "GET"), (":scheme", "http"),
+                           (":authority", "gateway.test\r\nX-Injected: yes"), (":path", "/public/x")],
+            "empty :path": [(":method", "GET"), (":scheme", "http"),
+                            (":authority", "gateway.test"), (":path", "")],
+            "path not starting with /": [(":method", "GET"), (":scheme", "http"),
+                                         (":authority", "gateway.test"), (":path", "public/x")],
+        }
+        before = len(self.app.requests)
+        for name, pseudo in cases.items():
+            with self.subTest(case=name):
+                c = self.h2()
+                sid = c.start(None, None, pseudo=pseudo)
+                resp = c.wait([sid])[0]
+                self.assertTrue(resp.done or c.goaway is not None, resp)
+                self.assertFalse(resp.status == 200, "injection was proxied: %r" % resp)
+                self.assertMalformed(resp, c)
+        time.sleep(0.3)
+        self.assertNothingSmuggled(before)
+
+    def test_access_log_has_each_stream(self):
+        c = self.h2()
+        tok = self.keys.mint(sub="logged-h2")
+        sids = [c.start("GET", "/api/logged/%d" % i, token=tok) for i in range(3)]
+        c.wait(sids)
+        def logged(lines):
+            return sum('"/api/logged/' in line for line in lines) >= 3
+        lines = self.gw.wait_for_output(logged, timeout=5.0, stream="stdout")
+        self.assertIsNotNone(lines, "no access-log line per HTTP/2 stream")
+        entries = [e for e in self.gw.access_log() if str(e.get("path", "")).startswith("/api/logged/")]
+        self.assertEqual(sorted(e["path"] for e in entries),
+                         ["/api/logged/0", "/api/logged/1", "/api/logged/2"])
+        for e in entries:
+            self.assertEqual(e.get("status"), 200, e)
+            self.assertEqual(e.get("subject"), "logged-h2", e)
+        self.assertTokenNotLogged(self.gw, tok)
 
     def test_te_trailers_is_allowed(self):
         c = self.h2()
@@ -818,6 +927,34 @@ class Http2StreamLimitsTest(H2TestCase):
         self.assertGreaterEqual(goaway[1], 1, "GOAWAY last-stream-id must cover the served stream")
         self.assertTrue(c.wait_closed(5.0), "connection not closed after the idle GOAWAY")
         self.assertLess(time.monotonic() - start, 15.0)
+
+
+class Http2DrainTest(H2TestCase):
+    """SIGTERM with a stream in flight: GOAWAY to the HTTP/2 client, the stream
+    finishes, then a clean exit (SPEC sections 1 and 9)."""
+
+    def test_sigterm_sends_goaway_and_finishes_streams(self):
+        slow = EchoUpstream(delay=2.0)
+        self.addCleanup(slow.close)
+        config = gateway_config({"slow": slow.url},
+                                [{"name": "all", "path_prefix": "/", "upstream": "slow",
+                                  "auth": "none"}], server={"drain_timeout": "10s"})
+        self.gw = start_gateway(self, config)
+        c = self.h2()
+        self.assertTrue(c.wait_settings())
+        sid = c.start("GET", "/in-flight")
+        time.sleep(0.5)  # the request reached the gateway
+        self.gw.signal(signal.SIGTERM)
+        goaway = c.wait_goaway(5.0)
+        self.assertIsNotNone(goaway, "no GOAWAY after SIGTERM")
+        self.assertEqual(goaway[0], 0, goaway)
+        self.assertGreaterEqual(goaway[1], sid, "the in-flight stream was excluded by GOAWAY")
+        resp = c.wait([sid], timeout=10)[0]
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json()["path"], "/in-flight")
+        self.assertEqual(self.gw.wait_exit(15), 0, self.gw.stderr_text()[-2000:])
+        self.gw = None
 
 
 class Http2LargeBodyTest(H2TestCase):
