@@ -109,11 +109,14 @@ class Http2ProtectionsTest(GatewayTestCase):
         """Runs attack_fn in a thread while probing other connections; returns the
         probe failures."""
         failures = []
+        errors = []
         done = threading.Event()
 
         def attack():
             try:
                 attack_fn()
+            except BaseException as e:  # noqa: BLE001 - re-raised in the test's thread
+                errors.append(e)
             finally:
                 done.set()
 
@@ -131,6 +134,8 @@ class Http2ProtectionsTest(GatewayTestCase):
                 failures.append(repr(e))
         t.join(timeout=60)
         self.assertFalse(t.is_alive(), "the attack did not end within its bounds")
+        if errors:
+            raise errors[0]
         return failures
 
     # -- attacks ---------------------------------------------------------------------
