@@ -118,9 +118,26 @@ class H2TestCase(GatewayTestCase):
         return client
 
     def assertAnswered(self, resp):
+        """A complete response whose fields are valid HTTP/2 (RFC 9113 8.2)."""
         self.assertTrue(resp.done, "no answer on stream %d: %r" % (resp.stream_id, resp))
         self.assertIsNone(resp.reset, resp)
         self.assertIsNotNone(resp.headers, resp)
+        self.assertH2Fields(resp.headers, resp)
+        if resp.trailers:
+            self.assertH2Fields(resp.trailers, resp, trailers=True)
+
+    def assertH2Fields(self, fields, resp, trailers=False):
+        names = [k for k, _ in fields]
+        for name in names:
+            self.assertEqual(name, name.lower(), "uppercase field name in HTTP/2: %r" % resp)
+            self.assertNotIn(name, CONNECTION_SPECIFIC,
+                             "connection-specific field in HTTP/2: %r" % resp)
+        pseudo = [n for n in names if n.startswith(":")]
+        if trailers:
+            self.assertEqual(pseudo, [], "pseudo-header in trailers: %r" % resp)
+        else:
+            self.assertEqual(pseudo, [":status"], "response pseudo-headers: %r" % resp)
+            self.assertEqual(names[0], ":status", "pseudo-header after a regular field: %r" % resp)
 
     def assertMalformed(self, resp, client):
         """RFC 9113 8.1.1: a malformed request is a stream error of type PROTOCOL_ERROR
@@ -148,9 +165,13 @@ class Http2CleartextTest(H2TestCase):
         routes = base_routes() + [
             {"name": "odd", "path_prefix": "/odd", "upstream": "odd", "auth": "none"},
             {"name": "status", "path_prefix": "/status", "upstream": "odd", "auth": "none"},
+            {"name": "spa", "path_prefix": "/spa", "upstream": "app",
+             "auth": {"providers": ["corp"]},
+             "cors": {"allow_origins": ["https://app.example.com"], "allow_methods": ["GET"]}},
         ]
         config = gateway_config({"app": cls.app.url, "odd": cls.odd.url}, routes,
-                                providers={"corp": corp_provider(cls.keys)})
+                                providers={"corp": corp_provider(cls.keys)},
+                                forward_auth={"path": "/_auth"})
         cls.gw = start_gateway(cls, config)
 
     # -- connection ------------------------------------------------------------------
@@ -316,6 +337,39 @@ class Http2CleartextTest(H2TestCase):
             request_ids.extend(echo_header(data, "X-Request-Id"))
         self.assertEqual(len(set(request_ids)), len(expected), "X-Request-Id shared between streams")
 
+    def test_forward_auth_decision_over_h2(self):
+        c = self.h2()
+        tok = self.keys.mint(sub="fa-user")
+        fa = [("x-forwarded-method", "GET"), ("x-forwarded-uri", "/api/orders?id=1")]
+        resp = c.get("/_auth", headers=fa, token=tok)
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.header("x-user-id"), "fa-user")
+        resp = c.get("/_auth", headers=fa)
+        self.assertAuthError(resp, 401, "missing_token", "missing_token")
+
+    def test_cors_preflight_over_h2(self):
+        c = self.h2()
+        resp = c.request("OPTIONS", "/spa/items", headers=[
+            ("origin", "https://app.example.com"), ("access-control-request-method", "GET")])
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 204, resp)
+        self.assertEqual(resp.header("access-control-allow-origin"), "https://app.example.com")
+        denied = c.get("/spa/items", headers=[("origin", "https://app.example.com")])
+        self.assertEqual(denied.status, 401, denied)
+        self.assertEqual(denied.header("access-control-allow-origin"), "https://app.example.com")
+
+    def test_client_flow_control_windows_respected(self):
+        # A 16 KiB stream window and the default 64 KiB connection window: the
+        # gateway must wait for WINDOW_UPDATEs, never overrun them.
+        size = 3 * 1024 * 1024
+        c = self.h2(window=16384)
+        resp = c.get("/download/%d" % size, keep_body=False, timeout=60)
+        self.assertIsNone(c.protocol_error, "the gateway overran a flow-control window")
+        self.assertAnswered(resp)
+        self.assertEqual(resp.length, size)
+        self.assertEqual(resp.sha256, pattern_sha256(size))
+
     # -- translation -----------------------------------------------------------------
 
     def test_authority_becomes_host(self):
@@ -334,6 +388,37 @@ class Http2CleartextTest(H2TestCase):
         self.assertEqual(ok.status, 200, ok)
         other = c.get("/hosted/a", authority="www.example.com")
         self.assertEqual(other.status, 404, other)
+
+    def test_host_field_without_authority(self):
+        # RFC 9113 8.3.1: a request may carry Host instead of :authority.
+        c = self.h2()
+        sid = c.start(None, None, pseudo=[(":method", "GET"), (":scheme", "http"),
+                                          (":path", "/hosted/h")],
+                      headers=[("host", "api.example.com")])
+        resp = c.wait([sid])[0]
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(echo_header(echo_json_from(resp.json()), "Host"), ["api.example.com"])
+
+    def test_authority_and_host_disagreeing(self):
+        # Routed by one name, forwarded with another, would bypass `host` routes:
+        # either malformed, or the upstream sees exactly the name that was routed.
+        c = self.h2()
+        before = len(self.app.requests)
+        resp = c.get("/hosted/x", authority="api.example.com", headers=[("host", "evil.example")])
+        self.assertTrue(resp.done, resp)
+        if resp.reset is None and resp.status == 200:
+            self.assertEqual(echo_header(echo_json_from(resp.json()), "Host"), ["api.example.com"])
+        else:
+            self.assertTrue(resp.reset == PROTOCOL_ERROR or resp.status in (400, 404), resp)
+        resp = c.get("/hosted/y", authority="evil.example", headers=[("host", "api.example.com")])
+        self.assertTrue(resp.done, resp)
+        if resp.reset is None and resp.status == 200:
+            self.assertEqual(echo_header(echo_json_from(resp.json()), "Host"), ["api.example.com"],
+                             "routed by the host field, forwarded with another name")
+        for req in self.app.requests[before:]:
+            hosts = [v for k, v in req["headers"] if k.lower() == "host"]
+            self.assertEqual(len(hosts), 1, req)
 
     def test_split_cookies_are_joined(self):
         c = self.h2()
