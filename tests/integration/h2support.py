@@ -666,6 +666,8 @@ class H2EchoUpstream(_RawServer):
       /download/N      N pattern bytes (content-length set)
       /status/N        status N, no body (204, 304, ...)
       /trailers/...    the echo JSON, then trailers x-upstream-trailer and x-body-sha256
+      .../rst-stream   RST_STREAM INTERNAL_ERROR instead of a response
+      .../goaway       GOAWAY INTERNAL_ERROR and the connection closed
       anything else    JSON {"headers": [[name, value]...] with pseudo-headers,
                        "trailers", "body_sha256", "body_length"}
     and records every request (headers, trailers) it received."""
@@ -804,7 +806,15 @@ class _H2ServerConnection:
             self.up.requests.append({"headers": headers, "trailers": st["trailers"],
                                      "path": path, "body_length": st["length"]})
         try:
-            if path.startswith("/status/") or "/status/" in path:
+            if "/rst-stream" in path:
+                self.conn.reset_stream(sid, error_code=INTERNAL_ERROR)
+                self.flush()
+            elif "/goaway" in path:
+                self.conn.close_connection(error_code=INTERNAL_ERROR)
+                self.flush()
+                self.open = False
+                self.sock.close()
+            elif path.startswith("/status/") or "/status/" in path:
                 code = path.rsplit("/", 1)[1]
                 self.conn.send_headers(sid, [(":status", code), ("x-upstream", "h2echo")],
                                        end_stream=True)

@@ -863,6 +863,27 @@ class Http2UpstreamTest(H2TestCase):
         resp = self.gw.get("/h2/status/204")
         self.assertEqual(resp.status, 204, resp)
 
+    def test_upstream_stream_reset_and_goaway_are_502(self):
+        c = self.h2()
+        for path in ("/h2/rst-stream", "/h2/goaway"):
+            with self.subTest(path=path):
+                resp = c.get(path)
+                self.assertTrue(resp.done, resp)
+                if resp.reset is None:
+                    self.assertAnswered(resp)
+                    self.assertEqual(resp.status, 502, resp)
+                # gRPC sees it as UNAVAILABLE, trailers-only.
+                sid = c.start("POST", path, headers=[("content-type", "application/grpc"),
+                                                    ("te", "trailers")], end_stream=False)
+                c.send_body(sid, b"\x00\x00\x00\x00\x00")
+                g = c.wait([sid])[0]
+                self.assertAnswered(g)
+                self.assertEqual(g.status, 200, g)
+                self.assertEqual(g.header("grpc-status"), "14", g)
+        self.assertIsNone(c.goaway, "an upstream failure ended the client connection")
+        ok = c.get("/h2/after-failures")
+        self.assertEqual(ok.status, 200, ok)
+
     def test_h2_over_tls_upstream(self):
         c = self.h2()
         resp = c.get("/tls/x")
