@@ -285,7 +285,7 @@ class Http2CleartextTest(H2TestCase):
 
     def test_client_identity_headers_stripped(self):
         c = self.h2()
-        spoof = [("x-user-id", "admin"), ("X-User-Roles", "root"), ("x-jwt-payload", "e30"),
+        spoof = [("x-user-id", "admin"), ("x-user-roles", "root"), ("x-jwt-payload", "e30"),
                  ("x-tenant", "other")]
         resp = c.get("/api/x", headers=spoof, token=self.keys.mint(sub="real"))
         self.assertEqual(resp.status, 200, resp)
