@@ -27,7 +27,7 @@ from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, TestKey
                      pattern_sha256, provider_config, start_gateway)
 from h2support import (CONNECTION_SPECIFIC, PROTOCOL_ERROR, REFUSED_STREAM,
                        SETTINGS_MAX_CONCURRENT_STREAMS, H2Client, H2EchoUpstream, RawH2,
-                       RssSampler, continuation_frame, curl_h2, h2_tls_context, headers_frame,
+                       RssSampler, continuation_frame, protection_counters, curl_h2, h2_tls_context, headers_frame,
                        process_status, request_headers)
 
 BIG = int(os.environ.get("JWTGATE_H2_BIG_BYTES", str(256 << 20)))
@@ -934,6 +934,7 @@ class Http2ConcurrencyLimitTest(H2TestCase):
         cls.gw = start_gateway(cls, config)
 
     def test_limit_advertised_and_enforced(self):
+        before = protection_counters(self.gw).get("stream_limit", 0)
         with RawH2(self.gw.port) as raw:
             raw.read(5.0, until=lambda r: SETTINGS_MAX_CONCURRENT_STREAMS in r.server_settings)
             self.assertEqual(raw.server_settings.get(SETTINGS_MAX_CONCURRENT_STREAMS), 5,
@@ -956,6 +957,8 @@ class Http2ConcurrencyLimitTest(H2TestCase):
             raw.read(10.0, until=lambda r: r.stream_done(17))
             self.assertEqual(raw.status(17), 200)
         self.assertLessEqual(self.slow.hit_count(), 6)
+        self.assertGreater(protection_counters(self.gw).get("stream_limit", 0), before,
+                           'jwtgate_http2_protection_total{kind="stream_limit"} did not rise')
 
 
 class Http2StreamLimitsTest(H2TestCase):

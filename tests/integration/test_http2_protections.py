@@ -23,15 +23,17 @@ from h2support import (CANCEL, COMPRESSION_ERROR, PREFACE, H2Client, RawH2, cont
                        SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_FRAME_SIZE)
 
 RSS_LIMIT = 150 << 20
-# kind label of jwtgate_http2_protection_total for each attack, once known from
-# the binary's /metrics; None: only "some kind rose" is checked.
+# The kind label of jwtgate_http2_protection_total that must rise for each attack
+# (the kinds the gateway's /metrics lists: rapid_reset, continuation_flood,
+# header_list_too_large, settings_flood, ping_flood, stream_limit, slow_reader,
+# protocol_error).
 KINDS = {
-    "rapid_reset": None,
-    "continuation": None,
-    "header_list": None,
-    "settings_flood": None,
-    "ping_flood": None,
-    "slow_reader": None,
+    "rapid_reset": "rapid_reset",
+    "continuation": "continuation_flood",
+    "header_list": "header_list_too_large",
+    "settings_flood": "settings_flood",
+    "ping_flood": "ping_flood",
+    "slow_reader": "slow_reader",
 }
 
 
@@ -72,17 +74,17 @@ class Http2ProtectionsTest(GatewayTestCase):
         h1 = self.gw.get("/fresh-h1/" + what, timeout=10)
         self.assertEqual(h1.status, 200, h1)
 
-    def assertCounterRose(self, before, attack, report_as=None):
+    def assertCounterRose(self, before, attack, report_as=None, kinds=None):
         after = self.counters()
-        kind = KINDS.get(attack)
+        kinds = kinds or (KINDS.get(attack),)
         report_as = report_as or attack
         rose = {k: after.get(k, 0) - before.get(k, 0) for k in after
                 if after.get(k, 0) > before.get(k, 0)}
         self.report.setdefault(report_as, {})["counters"] = rose
         self.assertTrue(rose, "jwtgate_http2_protection_total did not rise for %s: before %r after %r"
                         % (attack, before, after))
-        if kind is not None:
-            self.assertIn(kind, rose, "kind %r did not rise for %s: %r" % (kind, attack, rose))
+        self.assertTrue(any(k in rose for k in kinds),
+                        "kind %s did not rise for %s: %r" % (" or ".join(kinds), report_as, rose))
 
     def assertMemoryBounded(self, attack):
         hwm = process_status(self.gw.proc.pid, "VmHWM")
@@ -178,7 +180,7 @@ class Http2ProtectionsTest(GatewayTestCase):
         self.assertCounterRose(before, "rapid_reset")
 
     def _continuation(self, attack, payload_for, limit_frames, limit_bytes, seconds=15.0,
-                      frames_bounded=True):
+                      frames_bounded=True, kinds=None):
         before = self.counters()
         state = {}
 
@@ -215,7 +217,7 @@ class Http2ProtectionsTest(GatewayTestCase):
         self.assertEqual(failures, [], "other connections stalled during the CONTINUATION flood")
         self.assertServed("after-" + attack)
         self.assertMemoryBounded(attack)
-        self.assertCounterRose(before, "continuation", attack)
+        self.assertCounterRose(before, "continuation", attack, kinds=kinds)
 
     def test_endless_continuation_with_headers(self):
         # Every CONTINUATION adds a new literal field (never indexed): the decoded
@@ -225,13 +227,30 @@ class Http2ProtectionsTest(GatewayTestCase):
             value = b"v" * 200
             return b"\x10" + bytes([len(name)]) + name + bytes([0x7f, len(value) - 127]) + value
 
+        # A per-frame count limit (nghttp2 allows 8 CONTINUATION frames) may stop it
+        # first and count it as a protocol error.
         self._continuation("continuation_fields", payload, limit_frames=200000,
+                           limit_bytes=64 << 20, kinds=("continuation_flood", "protocol_error"))
+
+    def test_continuation_with_large_frames(self):
+        # Few frames but large ones (about 16 KB of new literal fields each): the
+        # header block, not the frame count, is what grows.
+        def payload(i):
+            out = bytearray()
+            for j in range(75):
+                name = b"x-l%04d-%03d" % (i % 10000, j)
+                value = b"v" * 200
+                out += b"\x00" + bytes([len(name)]) + name + bytes([0x7f, len(value) - 127]) + value
+            return bytes(out)
+
+        self._continuation("continuation_large", payload, limit_frames=4000,
                            limit_bytes=64 << 20)
 
     def test_endless_empty_continuation(self):
         # Empty CONTINUATION frames: no bytes accumulate, only frames.
         self._continuation("continuation_empty", lambda i: b"", limit_frames=3000000,
-                           limit_bytes=1 << 40, frames_bounded=False)
+                           limit_bytes=1 << 40, frames_bounded=False,
+                           kinds=("continuation_flood", "protocol_error"))
 
     def test_hpack_header_list_bomb(self):
         before = self.counters()
