@@ -927,6 +927,12 @@ def curl_h2(url, args=(), upload=None, timeout=300, prior_knowledge=True, on_pro
     if feeder is not None:
         feeder.join(timeout=10)
     err_reader.join(timeout=10)
+    for pipe in (proc.stdout, proc.stderr, proc.stdin):
+        if pipe is not None:
+            try:
+                pipe.close()
+            except OSError:
+                pass
     stderr = (err_chunks[0] if err_chunks else b"").decode("utf-8", "replace")
     m = re.search(r"CURL-RESULT (\S+) (\d+)", stderr)
     res = CurlResult(proc.returncode, m.group(1) if m else None, int(m.group(2)) if m else None,

@@ -16,11 +16,10 @@ import unittest
 
 import harness
 from harness import EchoUpstream, GatewayTestCase, gateway_config, start_gateway
-from h2support import (CANCEL, COMPRESSION_ERROR, PREFACE, H2Client, RawH2, continuation_frame,
-                       data_frame, headers_frame, ping_frame, process_status,
-                       protection_counters, request_headers, rst_frame, settings_frame,
-                       table_size_update, window_update_frame, MAX_WINDOW,
-                       SETTINGS_INITIAL_WINDOW_SIZE, SETTINGS_MAX_FRAME_SIZE)
+from h2support import (CANCEL, COMPRESSION_ERROR, MAX_WINDOW, SETTINGS_INITIAL_WINDOW_SIZE,
+                       H2Client, RawH2, continuation_frame, headers_frame, ping_frame,
+                       process_status, protection_counters, request_headers, rst_frame,
+                       settings_frame, table_size_update, window_update_frame)
 
 RSS_LIMIT = 150 << 20
 # The kind label of jwtgate_http2_protection_total that must rise for each attack
@@ -152,7 +151,6 @@ class Http2ProtectionsTest(GatewayTestCase):
                 self.handshake(raw)
                 sid = 1
                 sent = 0
-                block = None
                 while sid < 2 * 20000 and not raw.ended_by_server():
                     batch = bytearray()
                     for _ in range(200):
