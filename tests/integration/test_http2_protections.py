@@ -331,6 +331,37 @@ class Http2ProtectionsTest(GatewayTestCase):
     def test_ping_flood(self):
         self._flood("ping_flood", ping_frame(b"floodme!"), 300000)
 
+    def test_client_with_zero_windows(self):
+        # The flow-control form of a client that never reads (CVE-2019-9517): the
+        # socket is read, but the stream window is 0 and never opened.
+        before = self.counters()
+        with RawH2(self.gw.port, settings={SETTINGS_INITIAL_WINDOW_SIZE: 0}, timeout=5) as raw:
+            self.handshake(raw)
+            for sid in (1, 3, 5, 7):
+                raw.request(sid, "GET", "/download/%d" % (256 << 20))
+            peak = 0
+            deadline = time.monotonic() + 25
+            while time.monotonic() < deadline and not raw.ended_by_server():
+                raw.read(0.25, until=lambda r: r.ended_by_server() or all(
+                    s in r.resets for s in (1, 3, 5, 7)))
+                peak = max(peak, process_status(self.gw.proc.pid, "VmRSS"))
+                if all(s in raw.resets for s in (1, 3, 5, 7)):
+                    break
+            self.report["zero_window"] = {"VmRSS_peak_MiB": round(peak / 2**20, 1),
+                                          "goaway": raw.goaway and raw.goaway[:2],
+                                          "resets": dict(raw.resets), "closed": raw.closed,
+                                          "data_bytes": sum(raw.data_bytes.values())}
+            self.assertEqual(sum(raw.data_bytes.values()), 0, "DATA sent into a zero window")
+            if not harness.SANITIZER:
+                self.assertLess(peak, RSS_LIMIT, "gateway RSS %.1f MiB behind zero windows"
+                                % (peak / 2**20))
+            self.assertTrue(raw.ended_by_server() or all(s in raw.resets for s in (1, 3, 5, 7)),
+                            "streams stuck behind a zero window were held for 25 s: %r"
+                            % self.report["zero_window"])
+        self.assertServed("after-zero-window")
+        self.assertMemoryBounded("zero_window")
+        self.assertCounterRose(before, "slow_reader", "zero_window")
+
     def test_client_that_never_reads(self):
         before = self.counters()
         size = 256 << 20
