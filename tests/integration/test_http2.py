@@ -812,6 +812,17 @@ class Http2UpstreamTest(H2TestCase):
     def values(self, data, name):
         return [v for k, v in data["headers"] if k.lower() == name]
 
+    def assertValidH2Request(self, data):
+        """What the gateway sent the h2 upstream is a valid HTTP/2 request (RFC 9113
+        8.2, 8.3.1): lowercase names, the four pseudo-headers once each and first."""
+        names = [k for k, _ in data["headers"]]
+        for name in names:
+            self.assertEqual(name, name.lower(), "uppercase field name sent upstream: %r" % names)
+            self.assertNotIn(name, CONNECTION_SPECIFIC, names)
+        pseudo = [n for n in names if n.startswith(":")]
+        self.assertEqual(sorted(pseudo), [":authority", ":method", ":path", ":scheme"], names)
+        self.assertEqual(names[:4], pseudo, "pseudo-headers not first: %r" % names)
+
     def test_h2_to_h2(self):
         c = self.h2()
         tok = self.keys.mint(sub="h2-both")
@@ -829,6 +840,7 @@ class Http2UpstreamTest(H2TestCase):
         names = [k for k, _ in data["headers"]]
         for name in CONNECTION_SPECIFIC + ("host",):
             self.assertNotIn(name, names)
+        self.assertValidH2Request(data)
         self.assertEqual("; ".join(self.values(data, "cookie")), "a=1; b=2")
         denied = c.get("/h2api/x")
         self.assertAuthError(denied, 401, "missing_token", "missing_token")
@@ -860,6 +872,7 @@ class Http2UpstreamTest(H2TestCase):
         data = resp.json()
         self.assertEqual(self.values(data, ":authority"), ["legacy.example"])
         self.assertEqual(self.values(data, ":method"), ["POST"])
+        self.assertValidH2Request(data)
         names = [k for k, _ in data["headers"]]
         for name in CONNECTION_SPECIFIC + ("host", "x-drop"):
             self.assertNotIn(name, names, data["headers"])
