@@ -195,7 +195,7 @@ void h2_session::start(std::string_view already_read) {
     spdlog::error("cannot start an HTTP/2 session");
     return close_now();
   }
-  read_buf_ = std::make_unique<std::uint8_t[]>(read_size);
+  read_buf_ = std::make_unique_for_overwrite<std::uint8_t[]>(read_size);  // untouched pages cost no RSS
   stream_.expires_after(loop_.snap->source.server.header_timeout);
   if (!already_read.empty()) feed(reinterpret_cast<const std::uint8_t*>(already_read.data()), already_read.size());
   if (closed_) return;
@@ -245,6 +245,8 @@ void h2_session::flush() {
     self->writing_ = false;
     if (ec) return self->close_now();
     self->last_activity_ = coarse_now();
+    // An idle connection does not keep the write buffer a busy moment grew.
+    if (self->open_streams() == 0 && self->out_.capacity() > 4096) std::string().swap(self->out_);
     self->flush();
     self->read();
   });

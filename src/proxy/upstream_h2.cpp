@@ -381,7 +381,7 @@ void h2_connection::start_session() {
   }};
   nghttp2_submit_settings(ng_, NGHTTP2_FLAG_NONE, settings.data(), settings.size());
   nghttp2_session_set_local_window_size(ng_, NGHTTP2_FLAG_NONE, 0, 16 * 1024 * 1024);
-  read_buf_ = std::make_unique<std::uint8_t[]>(read_size);
+  read_buf_ = std::make_unique_for_overwrite<std::uint8_t[]>(read_size);  // untouched pages cost no RSS
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& c : waiting)
