@@ -73,7 +73,8 @@ struct loop_context {
   std::vector<std::unique_ptr<char[]>> spare_relay_buffers;
 
   std::unique_ptr<char[]> take_relay_buffer() {
-    if (spare_relay_buffers.empty()) return std::make_unique<char[]>(relay_buffer_size);
+    // Not zero-filled: only bytes written into it are ever read.
+    if (spare_relay_buffers.empty()) return std::make_unique_for_overwrite<char[]>(relay_buffer_size);
     auto b = std::move(spare_relay_buffers.back());
     spare_relay_buffers.pop_back();
     return b;

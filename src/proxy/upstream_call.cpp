@@ -3,6 +3,7 @@
 #include "upstream_call.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -22,13 +23,33 @@ namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using error_code = boost::system::error_code;
 
+static_assert(upstream_call::max_buffered_body == loop_context::relay_buffer_size);
+
+upstream_call::~upstream_call() { lender_.give_relay_buffer(std::move(buf_)); }
+
 void upstream_call::take_body(std::size_t n) {
-  body_taken_ = std::min(body_.size(), body_taken_ + n);
-  if (body_taken_ >= body_.size()) {
-    body_.clear();
-    body_taken_ = 0;
-  }
+  begin_ += std::min(n, end_ - begin_);
   on_body_taken(n);
+}
+
+std::span<char> upstream_call::body_room() {
+  if (!buf_) buf_ = lender_.take_relay_buffer();
+  if (begin_ == end_) {
+    begin_ = end_ = 0;
+  } else if (begin_ != 0) {
+    std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
+    end_ -= begin_;
+    begin_ = 0;
+  }
+  return {buf_.get() + end_, max_buffered_body - end_};
+}
+
+bool upstream_call::body_append(const char* data, std::size_t n) {
+  auto room = body_room();
+  if (n > room.size()) return false;
+  std::memcpy(room.data(), data, n);
+  end_ += n;
+  return true;
 }
 
 namespace {
@@ -44,11 +65,10 @@ bool needs_length(std::string_view m) noexcept { return m == "POST" || m == "PUT
 class h1_call final : public upstream_call, public std::enable_shared_from_this<h1_call> {
  public:
   h1_call(loop_context& loop, const config::upstream_config& up, outgoing_request req, call_events& events)
-      : upstream_call(events), loop_(loop), up_(up), req_(std::move(req)) {}
+      : upstream_call(loop, events), loop_(loop), up_(up), req_(std::move(req)) {}
 
   ~h1_call() override {
     if (conn_) conn_->stream.close();
-    loop_.give_relay_buffer(std::move(buf_));
   }
 
   void start() {
@@ -197,32 +217,25 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     // An event handler may already have asked for more (take_body from
     // inside on_response_data): one read at a time.
     if (reading_ || cancelled_ || done_) return;
-    std::size_t held = body().size();
-    if (held >= max_buffered_body) {
-      reading_ = false;
+    auto room = body_room();
+    if (room.empty()) {
       if (!writing_) wait_for_client();
       return;  // the client side takes some first (on_body_taken)
     }
-    // Read into a buffer of the loop's and appended once read: body() must
-    // only ever show bytes that arrived.
-    if (!buf_) buf_ = loop_.take_relay_buffer();
-    std::size_t room = std::min(max_buffered_body - held, loop_context::relay_buffer_size);
-    parser_->body_buffer(buf_.get(), room);
+    parser_->body_buffer(room.data(), room.size());
     reading_ = true;
     conn_->stream.expires_after(up_.timeout);
     http::async_read_some(conn_->stream, conn_->buffer, *parser_,
-                          [self = shared_from_this(), room](error_code ec, std::size_t) { self->on_body(ec, room); });
+                          [self = shared_from_this(), size = room.size()](error_code ec, std::size_t) {
+                            self->on_body(ec, size);
+                          });
   }
 
   void on_body(error_code ec, std::size_t room) {
     reading_ = false;
     if (cancelled_) return;
     std::size_t n = room - parser_->body_room();
-    if (body_taken_ != 0) {
-      body_.erase(0, body_taken_);
-      body_taken_ = 0;
-    }
-    body_.append(buf_.get(), n);
+    body_commit(n);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
       spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, ec.message());
@@ -230,7 +243,6 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     }
     if (parser_->is_done()) {
       done_ = true;
-      loop_.give_relay_buffer(std::move(buf_));
       return end();
     }
     if (n != 0) events_->on_response_data(*this);
@@ -291,7 +303,6 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   outgoing_request req_;
   std::unique_ptr<upstream_connection> conn_;
   std::optional<response_head_parser> parser_;
-  std::unique_ptr<char[]> buf_;  // response body reads, lent by the loop
   std::string head_;
   std::string out_;        // queued for the upstream
   std::string in_flight_;  // being written

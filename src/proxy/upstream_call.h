@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -54,7 +55,9 @@ class upstream_call {
  public:
   static constexpr std::size_t max_buffered_body = 64 * 1024;
 
-  virtual ~upstream_call() = default;
+  virtual ~upstream_call();
+  upstream_call(const upstream_call&) = delete;
+  upstream_call& operator=(const upstream_call&) = delete;
 
   // Queues request body bytes (copied); `end` after the last. The caller sends
   // no more than on_request_body_sent has allowed plus one flow-control window.
@@ -64,7 +67,9 @@ class upstream_call {
   virtual void send_trailers(const flat_head&) {}
 
   // Response body bytes received and not yet taken.
-  std::string_view body() const noexcept { return std::string_view(body_).substr(body_taken_); }
+  std::string_view body() const noexcept {
+    return buf_ ? std::string_view(buf_.get() + begin_, end_ - begin_) : std::string_view();
+  }
   // The client side took n of them: the call reads more from the upstream once
   // its buffer has room again.
   void take_body(std::size_t n);
@@ -79,15 +84,26 @@ class upstream_call {
   bool response_done() const noexcept { return done_; }
 
  protected:
-  explicit upstream_call(call_events& events) : events_(&events) {}
+  upstream_call(loop_context& loop, call_events& events) : lender_(loop), events_(&events) {}
   virtual void on_body_taken(std::size_t n) = 0;  // room in the buffer again
 
+  // The free end of the body buffer (lent by the loop on first use), after
+  // moving the bytes not yet taken to its front. Only while no read into it
+  // is under way: take_body() moves the front, never the bytes.
+  std::span<char> body_room();
+  void body_commit(std::size_t n) noexcept { end_ += n; }
+  // Copies n bytes in; false when they do not fit.
+  bool body_append(const char* data, std::size_t n);
+
+  loop_context& lender_;
   call_events* events_;  // nullptr once cancelled
   flat_head response_;
   flat_head trailers_;
-  std::string body_;
-  std::size_t body_taken_ = 0;
   bool done_ = false;
+
+ private:
+  std::unique_ptr<char[]> buf_;  // max_buffered_body bytes; [begin_, end_) not taken yet
+  std::size_t begin_ = 0, end_ = 0;
 };
 
 // Starts `req` toward `up` over the upstream's own protocol.

@@ -40,9 +40,9 @@ class h2_connection;
 
 class h2_call final : public upstream_call, public std::enable_shared_from_this<h2_call> {
  public:
-  h2_call(std::weak_ptr<h2_connection> conn, outgoing_request req, call_events& events,
+  h2_call(loop_context& loop, std::weak_ptr<h2_connection> conn, outgoing_request req, call_events& events,
           std::chrono::steady_clock::time_point deadline)
-      : upstream_call(events), req_(std::move(req)), conn_(std::move(conn)), deadline_(deadline) {
+      : upstream_call(loop, events), req_(std::move(req)), conn_(std::move(conn)), deadline_(deadline) {
     if (!req_.has_body) req_end_ = true;
   }
 
@@ -75,7 +75,7 @@ class h2_call final : public upstream_call, public std::enable_shared_from_this<
 
   flat_head& response_head() noexcept { return response_; }
   flat_head& trailer_head() noexcept { return trailers_; }
-  std::string& body_store() noexcept { return body_; }
+  bool store_body(const char* data, std::size_t n) { return body_append(data, n); }
   void mark_done() noexcept { done_ = true; }
   bool cancelled() const noexcept { return events_ == nullptr; }
 
@@ -337,7 +337,15 @@ struct h2_client_callbacks {
       nghttp2_session_consume(conn.ng_, id, len);
       return 0;
     }
-    c->body_store().append(reinterpret_cast<const char*>(data), len);  // consumed when the client takes it
+    // Consumed when the client side takes it: the stream's window (64 KiB)
+    // keeps it within the buffer, and an upstream that overruns it is cut.
+    if (!c->store_body(reinterpret_cast<const char*>(data), len)) {
+      nghttp2_session_consume(conn.ng_, id, len);
+      c->fail_later(502, "the upstream overran its flow-control window");
+      nghttp2_submit_rst_stream(conn.ng_, NGHTTP2_FLAG_NONE, id, NGHTTP2_FLOW_CONTROL_ERROR);
+      conn.touch(c);
+      return 0;
+    }
     c->ev_data = true;
     conn.touch(c);
     return 0;
@@ -555,7 +563,7 @@ std::shared_ptr<upstream_call> start_h2_call(loop_context& loop, const config::u
   auto key = key_of(up);
   auto& conn = reg.by_key[key];
   if (!conn || !conn->usable()) conn = std::make_shared<h2_connection>(loop, up);
-  auto call = std::make_shared<h2_call>(conn, std::move(req), events, coarse_now() + up.timeout);
+  auto call = std::make_shared<h2_call>(loop, conn, std::move(req), events, coarse_now() + up.timeout);
   conn->add(call);
   return call;
 }
