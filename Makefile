@@ -49,11 +49,12 @@ test-asan: deps-test
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # The integration tests against a ThreadSanitizer build of the gateway, every
-# gateway with two event loops (suppressions: tests/tsan.supp).
+# gateway with two event loops, and the key store's threaded unit test
+# (suppressions: tests/tsan.supp).
 test-tsan: deps-test
 	cmake -S . -B $(TSAN_BUILD) $(SANITIZER_CMAKE) -DJWTGATE_SANITIZE=thread
-	cmake --build $(TSAN_BUILD) -j $(JOBS) --target jwtgate
-	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R integration_
+	cmake --build $(TSAN_BUILD) -j $(JOBS) --target jwtgate unit_keys
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS) -R 'integration_|unit_keys'
 
 # Many faults at once for SOAK_SECONDS (tests/soak/soak.py says what it checks).
 soak: build deps-test
