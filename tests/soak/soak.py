@@ -13,7 +13,11 @@ Everything runs on 127.0.0.1 in this one asyncio process, for a bounded time:
     rotate the static keys; a JWKS server that flaps and rotates its keys;
   * revocations added through the admin API (SPEC section 8) when this build's
     `jwtgate check` accepts a `revocation:` block; skipped, and said so, if not;
-  * the access log written to a file and rotated (rename + SIGUSR1) every 10 s.
+  * the access log written to a file and rotated (rename + SIGUSR1) every 10 s;
+  * HTTP/2 clients (h2c with prior knowledge on the same plain listener, Debian
+    python3-h2), batches of concurrent streams per connection, each stream
+    planned and judged exactly like an HTTP/1.1 request (--http2, default auto:
+    on when this build's `jwtgate check` accepts `listen.http2`).
 
 It fails unless: no forged, expired, revoked or unauthorized request reached the
 upstream; every response carried the identity of its own token and request id;
@@ -110,6 +114,7 @@ STATS = Stats()
 # gateway's; such outcomes are counted apart (driver_lag_excused), not hidden.
 LAG = {"last": -1e9, "max": 0.0}
 ALLOW_CUT_BODIES = False  # --allow-cut-bodies
+HTTP2 = {"on": False}  # --http2: set in main_async
 LAG_EXCUSE = 0.5
 
 
@@ -209,7 +214,7 @@ def token_claims(token):
 # Configs
 # --------------------------------------------------------------------------------------
 
-def make_config(gen, secret_paths, upstream_port, jwks_port, revocation, access_log="off"):
+def make_config(gen, secret_paths, upstream_port, jwks_port, revocation, access_log="off", http2=False):
     """Generation "A" or "B": the same listeners, a different key set and route set."""
     hdrs = {"X-User-Id": "sub", "X-Soak-Gen": "gen_a" if gen == "A" else "gen_b"}
     static_keys = [{"kid": "kAB", "alg": "HS256", "secret_file": secret_paths["kAB"]}]
@@ -227,7 +232,7 @@ def make_config(gen, secret_paths, upstream_port, jwks_port, revocation, access_
         routes.insert(2, {"name": "dyn", "path_prefix": "/dyn", "upstream": "app",
                           "auth": {"providers": ["corp"]}})
     cfg = {
-        "listen": {"address": HOST, "port": 0},
+        "listen": dict({"address": HOST, "port": 0}, **({"http2": True} if http2 else {})),
         "admin": {"address": HOST, "port": 0},
         "server": {"threads": THREADS, "header_timeout": "%ds" % HEADER_TIMEOUT, "idle_timeout": "30s",
                    "drain_timeout": "10s", "max_connections": 20000, "access_log": access_log},
@@ -943,6 +948,115 @@ class Load:
             finally:
                 self.closed(writer)
 
+    async def h2_client(self):
+        """HTTP/2 with prior knowledge (h2c) on the plain listener: batches of
+        concurrent streams on one connection, each judged like a request."""
+        import h2.config
+        import h2.connection
+        import h2.events
+        import h2.exceptions
+        while self.running():
+            try:
+                reader, writer = await self.connect()
+            except OSError:
+                STATS.note("unexplained", "connect to the gateway failed")
+                await asyncio.sleep(0.2)
+                continue
+            STATS.add("h2_connections")
+            conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
+                client_side=True, header_encoding="latin-1"))
+            conn.initiate_connection()
+            since = time.monotonic()
+            try:
+                writer.write(conn.data_to_send())
+                for _ in range(random.randint(1, 20)):
+                    if not self.running():
+                        break
+                    n = random.randint(1, 8)
+                    batch = [self.plan() for _ in range(n)]
+                    if not await self.h2_exchange(conn, reader, writer, batch, since):
+                        break
+                    since = None
+            except (ConnectionError, OSError, h2.exceptions.ProtocolError) as e:
+                STATS.note("unexplained", "HTTP/2 connection failed: %r" % e)
+            finally:
+                self.closed(writer)
+
+    async def h2_exchange(self, conn, reader, writer, batch, since):
+        """Opens one stream per planned request at once, reads every answer.
+        False when the connection can no longer be used."""
+        import h2.events
+        start = since if since is not None else time.monotonic()
+        STATS.add("requests_sent", len(batch))
+        STATS.add("h2_streams", len(batch))
+        streams = {}
+        for p in batch:
+            target, headers = p[0], p[1]
+            sid = conn.get_next_available_stream_id()
+            fields = [(":method", "GET"), (":scheme", "http"), (":authority", "soak.test"), (":path", target)]
+            for line in headers:
+                name, value = line.split(":", 1)
+                if name.lower() != "host":
+                    fields.append((name.strip().lower(), value.strip()))
+            conn.send_headers(sid, fields, end_stream=True)
+            streams[sid] = {"plan": p, "status": None, "headers": {}, "body": bytearray(), "done": False,
+                            "reset": False}
+        writer.write(conn.data_to_send())
+        await writer.drain()
+        goaway = None
+        while not all(st["done"] for st in streams.values()):
+            try:
+                data = await asyncio.wait_for(reader.read(65536), timeout=30)
+            except asyncio.TimeoutError:
+                for sid, st in streams.items():
+                    if not st["done"]:
+                        p = st["plan"]
+                        STATS.note("unexplained", "%s %s (%s, h2): no response within 30 s" % (p[5], p[4], p[6]),
+                                   p[4])
+                return False
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                st = streams.get(getattr(event, "stream_id", None))
+                if isinstance(event, h2.events.ResponseReceived) and st is not None:
+                    for name, value in event.headers:
+                        if name == ":status":
+                            st["status"] = value
+                        else:
+                            st["headers"][name] = value
+                elif isinstance(event, h2.events.DataReceived) and st is not None:
+                    st["body"] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded) and st is not None:
+                    st["done"] = True
+                elif isinstance(event, h2.events.StreamReset) and st is not None:
+                    st["done"] = st["reset"] = True
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    goaway = event
+            out = conn.data_to_send()
+            if out:
+                writer.write(out)
+            if goaway is not None:
+                break
+        order = 0
+        for sid, st in sorted(streams.items()):
+            order += 1
+            target, headers, expected, uid, rid, route, what, meta = st["plan"]
+            label = "%s, h2 stream %d of %d" % (what, order, len(streams))
+            if st["status"] is None:
+                # Reset or cut before any response head: only the close explains it.
+                if "closed" in expected or lagged_since(start):
+                    STATS.add("status_closed" if "closed" in expected else "driver_lag_excused")
+                    continue
+                STATS.note("unexplained", "%s %s (%s): stream ended without a response (%s)"
+                           % (route, rid, label, "reset" if st["reset"] else
+                              "goaway %r" % (goaway,) if goaway is not None else "connection closed"), rid)
+                continue
+            complete = st["done"] and not st["reset"]
+            self.judge("HTTP/2 %s" % st["status"], st["headers"], bytes(st["body"]), complete, expected, uid,
+                       rid, route, label, start, meta)
+        return goaway is None and all(st["done"] for st in streams.values())
+
     async def abort_client(self):
         """Aborts mid-request (head or body) or mid-response."""
         while self.running():
@@ -1061,7 +1175,9 @@ class Load:
         self.stop_at = time.monotonic() + seconds
         tasks = []
         idle = max(0, connections - workers - 60)
-        tasks += [self.keepalive_client() for _ in range(int(workers * 0.7))]
+        h2_workers = int(workers * 0.15) if HTTP2["on"] else 0
+        tasks += [self.keepalive_client() for _ in range(int(workers * 0.7) - h2_workers)]
+        tasks += [self.h2_client() for _ in range(h2_workers)]
         tasks += [self.http10_client() for _ in range(int(workers * 0.1))]
         tasks += [self.abort_client() for _ in range(int(workers * 0.2))]
         tasks += [self.slowloris_client() for _ in range(40)]
@@ -1218,8 +1334,23 @@ async def main_async(args, tokens, jwks, revocations, upstream):
             lines = [x for x in why.splitlines() if "revocation" in x] or why.splitlines() or ["?"]
             print("soak: revocation SKIPPED: this build's `jwtgate check` refuses a `revocation:` "
                   "block (%s)" % lines[0])
+        if args.http2 != "off":
+            probe = make_config("A", secret_paths, upstream.port, upstream.jwks_port, revocations.enabled,
+                                access_log=gw.access_log_path, http2=True)
+            supported, why = gw.check(probe, env)
+            try:
+                import h2  # noqa: F401 - Debian python3-h2
+            except ImportError:
+                supported, why = False, "python3-h2 is not installed"
+            reason = ([x for x in why.splitlines() if "http2" in x] or why.splitlines() or ["?"])[0]
+            if args.http2 == "on" and not supported:
+                raise SystemExit("soak: --http2 on, but: " + reason)
+            HTTP2["on"] = supported
+            if not supported:
+                print("soak: HTTP/2 SKIPPED: this build's `jwtgate check` refuses `listen.http2` or "
+                      "python3-h2 is missing (%s)" % reason)
         configs = [make_config(g, secret_paths, upstream.port, upstream.jwks_port, revocations.enabled,
-                               access_log=gw.access_log_path) for g in "AB"]
+                               access_log=gw.access_log_path, http2=HTTP2["on"]) for g in "AB"]
         for cfg in configs:
             ok, why = gw.check(cfg, env)
             if not ok:
@@ -1294,6 +1425,8 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
     print("  %-48s %d" % ("faults injected (all kinds)", faults))
     print("  %-48s %d of %d SIGHUPs" % ("reloads applied", reloads, c["sighups_sent"]))
     print("  %-48s %d" % ("access log lines", access_lines))
+    print("  %-48s %s" % ("HTTP/2 clients", "on (%d connections, %d streams)" % (c["h2_connections"], c["h2_streams"])
+                          if HTTP2["on"] else "off"))
     fd_slack = THREADS * MAX_IDLE + 8
     rss_limit = base_rss * 1.25 + 16 * 2**20
     checks = [
@@ -1322,6 +1455,9 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
          "%d excused of %d requests, longest stall %.1f s" % (c["driver_lag_excused"], c["requests_sent"],
                                                              LAG["max"])),
     ]
+    if HTTP2["on"]:
+        checks.append(("HTTP/2 streams judged like requests", c["h2_streams"] > 0 and c["h2_connections"] > 0,
+                       "%d streams on %d h2c connections" % (c["h2_streams"], c["h2_connections"])))
     if revocations.enabled:
         checks.append(("revocations added and enforced", c["revocations_added"] > 0,
                        "%d added, %d requests with a revoked token, %d more revoked while in flight"
@@ -1362,6 +1498,9 @@ def main():
     ap.add_argument("--subjects", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, gateway log)")
+    ap.add_argument("--http2", choices=["auto", "on", "off"], default="auto",
+                    help="HTTP/2 (h2c, prior knowledge) clients among the busy ones; auto: when this "
+                         "build's `jwtgate check` accepts listen.http2 and python3-h2 is installed")
     ap.add_argument("--allow-cut-bodies", action="store_true",
                     help="count, without failing, responses whose expected status came with a body "
                          "cut short by a reset when no fault explains it (an open finding)")
