@@ -10,7 +10,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev libnghttp2-dev
 )
 test_pkgs=(
-  python3 python3-jwt python3-cryptography python3-yaml
+  python3 python3-jwt python3-cryptography python3-yaml python3-h2
   openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
   python3-h2 python3-grpcio nghttp2-client
 )

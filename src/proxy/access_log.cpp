@@ -125,6 +125,16 @@ class reopenable_file_sink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
   explicit reopenable_file_sink(const std::string& path) { file_.open(path, false); }
 
+  // The async logger's worker thread uses the sink only under mutex_ (log and
+  // flush), and only while a queued message holds the logger. So when the last
+  // reference goes, on whichever thread, the worker is done with the sink: its
+  // release of that message's reference happened before. That release happens
+  // inside Debian's uninstrumented libspdlog.so, where ThreadSanitizer cannot
+  // see it; taking mutex_ once more here makes the same order visible to it
+  // (the worker's last unlock, then this lock), and costs one uncontended lock
+  // per gateway lifetime.
+  ~reopenable_file_sink() override { std::lock_guard<std::mutex> lock(mutex_); }
+
   bool reopen(std::string& error) {
     std::lock_guard<std::mutex> lock(mutex_);
     try {

@@ -456,9 +456,15 @@ void client_session::on_logout_body() {
   decision_.subject = logout.entry.type == revocation::kind::sub ? logout.entry.value : std::string();
 
   // The store lives on the control loop; the answer comes back to this one.
+  // The control side never owns the session (see awaiting_store_): its copies
+  // of `answer` may be destroyed on the control thread or another loop's.
   wait_on_client(loop_.snap->source.server.idle_timeout);
-  auto answer = [self = shared_from_this(), &ioc = loop_.ioc](revocation::outcome o) {
-    asio::post(ioc, [self, o] {
+  awaiting_store_ = shared_from_this();
+  auto answer = [weak = weak_from_this(), &ioc = loop_.ioc](revocation::outcome o) {
+    asio::post(ioc, [weak, o] {
+      auto self = weak.lock();
+      if (!self) return;  // released at shutdown (drop_store_wait)
+      auto keep = std::move(self->awaiting_store_);
       if (self->closed_) return;
       switch (o) {
         case revocation::outcome::ok: {

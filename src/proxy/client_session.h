@@ -39,6 +39,9 @@ class client_session final : public std::enable_shared_from_this<client_session>
   void close_if_idle() override;
   // Closes whichever of its connections passed its deadline (see connection_stream).
   void expire_if_due(std::chrono::steady_clock::time_point now) override;
+  // At shutdown, on the loop's own thread (or after it was joined): lets go of
+  // the reference a back-channel logout holds while the control loop answers.
+  void drop_store_wait() noexcept override { awaiting_store_.reset(); }
 
  private:
   using error_code = boost::beast::error_code;
@@ -135,6 +138,12 @@ class client_session final : public std::enable_shared_from_this<client_session>
   bool idle_ = false;                  // waiting for the next request
   bool first_request_ = true;
   bool closed_ = false;
+  // While a back-channel logout waits for the revocation store on the control
+  // loop, the session keeps itself alive here; the control side holds only a
+  // weak reference. So the last reference is always dropped on this loop's
+  // thread: ~client_session touches loop state (sessions, buffer pools,
+  // metrics) that only this loop may touch.
+  std::shared_ptr<client_session> awaiting_store_;
 
   // The current request.
   std::shared_ptr<const config::snapshot> snap_;

@@ -414,7 +414,7 @@ h2_server_codec::read_result h2_session::read_response(stream& st, std::uint8_t*
   auto& c = *s.call;
   auto body = c.body();
   std::size_t n = std::min(length, body.size());
-  std::memcpy(buf, body.data(), n);
+  if (n != 0) std::memcpy(buf, body.data(), n);  // an empty body may have no buffer at all
   c.take_body(n);
   s.bytes_sent += n;
   written = n;

@@ -3,6 +3,7 @@ the sid and sub entries they add, and a 400 without any entry for each refusal."
 
 import json
 import os
+import socket
 import time
 import unittest
 import urllib.parse
@@ -134,6 +135,31 @@ class BackchannelLogoutTest(unittest.TestCase):
             self.assertEqual(r1.status, 200)
             r2 = conn.request("GET", "/x", headers=[("Authorization", "Bearer " + self.keys.mint(sub="k"))])
             self.assertEqual(r2.status, 200)
+
+    def test_logouts_whose_clients_leave_at_once(self):
+        # The store answers on the control loop while the session waits on its
+        # own loop; whichever thread lets go last, the session must be destroyed
+        # on its own loop (under make test-tsan a session destroyed elsewhere is
+        # a data race on the loop's session set). Some clients read the answer
+        # and close, some close before it comes.
+        subs = ["leave-%d" % i for i in range(24)]
+        for i, sub in enumerate(subs):
+            body = urllib.parse.urlencode({"logout_token": self.logout_token(sub=sub)}).encode()
+            if i % 2 == 0:
+                resp = self.post(body)
+                self.assertEqual(resp.status, 200, resp.body)
+                continue
+            with socket.create_connection(("127.0.0.1", self.gw.port), timeout=10) as sock:
+                sock.sendall(b"POST %s HTTP/1.1\r\nHost: gw\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                             b"Content-Length: %d\r\n\r\n" % (PATH.encode(), len(body)) + body)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            stored = {e.get("sub") for e in entries(self.gw)}
+            if stored.issuperset(subs):
+                break
+            time.sleep(0.1)
+        self.assertTrue(set(subs).issubset({e.get("sub") for e in entries(self.gw)}))
+        self.assertEqual(self.gw.get("/x", token=self.keys.mint(sub="after-leavers")).status, 200)
 
 
 class BackchannelConfigTest(unittest.TestCase):

@@ -11,7 +11,7 @@ import threading
 import time
 import unittest
 
-from harness import (LOCALHOST, ConnectionClosed, EchoUpstream, Gateway, GatewayTestCase,
+from harness import (LOCALHOST, TIME_SCALE, ConnectionClosed, EchoUpstream, Gateway, GatewayTestCase,
                      HttpConn, TestKeys, echo_header, echo_json, gateway_binary, gateway_config,
                      provider_config, start_gateway, to_yaml)
 
@@ -60,7 +60,7 @@ class ProxyReloadTest(GatewayTestCase):
         self.gw.write_config(text + "surprise_key: 1\n")
         self.gw.signal(signal.SIGHUP)
         pattern = re.compile(r"jwtgate\.yaml:%d:\d+" % bad_line)
-        lines = self.gw.wait_for_output(lambda ls: any(pattern.search(l) for l in ls), timeout=5)
+        lines = self.gw.wait_for_output(lambda ls: any(pattern.search(l) for l in ls), timeout=5 * TIME_SCALE)
         self.assertIsNotNone(lines, "no FILE:LINE:COL error for line %d in stderr:\n%s"
                              % (bad_line, self.gw.stderr_text()[-3000:]))
         self.assertTrue(self.gw.alive())
@@ -73,7 +73,7 @@ class ProxyReloadTest(GatewayTestCase):
         self.gw.signal(signal.SIGHUP)
         lines = self.gw.wait_for_output(
             lambda ls: any(re.search(r"jwtgate\.yaml:\d+:\d+", l) and "missing" in l for l in ls),
-            timeout=5)
+            timeout=5 * TIME_SCALE)
         self.assertIsNotNone(lines, self.gw.stderr_text()[-3000:])
         self.assertEqual(self.gw.get("/v1/still").status, 200)
         self.assertEqual(self.gw.get("/v3/x").status, 404)

@@ -135,6 +135,11 @@ class RedisDenyTest(unittest.TestCase):
             r = gw.get("/x", token=t)
             return r.status == 401 and r.json()["reason"] == "revocation_unavailable"
         self.assertTrue(wait_until(denied, 5))
+        # The loss is noticed when the connection breaks, not at the cut itself:
+        # a request in that gap may still pass. From the first refusal on, none does.
+        hits = upstream.hit_count()
+        for _ in range(3):
+            self.assertTrue(denied())
         self.assertEqual(upstream.hit_count(), hits)
         relay.restore()
         self.assertTrue(wait_until(lambda: gw.get("/x", token=t).status == 200, 10))

@@ -12,12 +12,26 @@ Everything runs on 127.0.0.1 in this one asyncio process, for a bounded time:
   * SIGHUP every second, alternating two configs that add and remove a route and
     rotate the static keys; a JWKS server that flaps and rotates its keys;
   * revocations added through the admin API (SPEC section 8) when this build's
-    `jwtgate check` accepts a `revocation:` block; skipped, and said so, if not.
+    `jwtgate check` accepts a `revocation:` block; skipped, and said so, if not;
+  * the access log written to a file and rotated (rename + SIGUSR1) every 10 s;
+  * HTTP/2 clients (h2c with prior knowledge on the same plain listener, Debian
+    python3-h2), batches of concurrent streams per connection, each stream
+    planned and judged exactly like an HTTP/1.1 request (--http2, default auto:
+    on when this build's `jwtgate check` accepts `listen.http2`).
 
 It fails unless: no forged, expired, revoked or unauthorized request reached the
-upstream; every response carried the identity of its own token; every status is
-explained by the fault injected; the gateway's open fds and RSS return to their
-post-warm-up baseline; SIGTERM drains and exits 0.
+upstream; every response carried the identity of its own token and request id;
+every status is explained by the fault injected, and every 401/403 by its reason
+code (the JSON body's `reason`), as planned per token kind; the access log has
+the same status and auth result as the client saw (every 401/403, 1 in 16 of
+the rest); the gateway's open fds and RSS return to their post-warm-up
+baseline; SIGTERM drains and exits 0.
+
+A valid token is planned to pass, but a revocation of its jti may be sent
+while the request is on its way (pipelined behind slow requests, it can wait
+seconds): a 401 `revoked` then is right when that revocation was sent before
+the response came. Such requests are counted and shown (revoked_in_flight),
+never any other 401.
 
 usage: soak.py --binary build/jwtgate [--seconds 300] [--connections 10000]
 """
@@ -79,15 +93,19 @@ class Stats:
         self.mismatches = []      # identity of another request in a response
         self.unexplained = []     # a status the injected fault does not explain
         self.cut_bodies = []      # with --allow-cut-bodies: the open finding, counted apart
+        self.unexplained_rids = []  # their request ids, looked up in the access log at the end
+        self.revoked_in_flight = []  # explained: revoked after being planned as valid (shown, not failed)
 
     def add(self, key, n=1):
         self.c[key] += n
 
-    def note(self, bucket, text):
+    def note(self, bucket, text, rid=None):
         self.c["%s_total" % bucket] += 1
         lst = getattr(self, bucket)
         if len(lst) < 30:
             lst.append(text)
+            if rid is not None and bucket == "unexplained":
+                self.unexplained_rids.append(rid)
 
 
 STATS = Stats()
@@ -96,6 +114,7 @@ STATS = Stats()
 # gateway's; such outcomes are counted apart (driver_lag_excused), not hidden.
 LAG = {"last": -1e9, "max": 0.0}
 ALLOW_CUT_BODIES = False  # --allow-cut-bodies
+HTTP2 = {"on": False}  # --http2: set in main_async
 LAG_EXCUSE = 0.5
 
 
@@ -195,7 +214,7 @@ def token_claims(token):
 # Configs
 # --------------------------------------------------------------------------------------
 
-def make_config(gen, secret_paths, upstream_port, jwks_port, revocation):
+def make_config(gen, secret_paths, upstream_port, jwks_port, revocation, access_log="off", http2=False):
     """Generation "A" or "B": the same listeners, a different key set and route set."""
     hdrs = {"X-User-Id": "sub", "X-Soak-Gen": "gen_a" if gen == "A" else "gen_b"}
     static_keys = [{"kid": "kAB", "alg": "HS256", "secret_file": secret_paths["kAB"]}]
@@ -213,10 +232,10 @@ def make_config(gen, secret_paths, upstream_port, jwks_port, revocation):
         routes.insert(2, {"name": "dyn", "path_prefix": "/dyn", "upstream": "app",
                           "auth": {"providers": ["corp"]}})
     cfg = {
-        "listen": {"address": HOST, "port": 0},
+        "listen": dict({"address": HOST, "port": 0}, **({"http2": True} if http2 else {})),
         "admin": {"address": HOST, "port": 0},
         "server": {"threads": THREADS, "header_timeout": "%ds" % HEADER_TIMEOUT, "idle_timeout": "30s",
-                   "drain_timeout": "10s", "max_connections": 20000, "access_log": "off"},
+                   "drain_timeout": "10s", "max_connections": 20000, "access_log": access_log},
         "upstreams": {"app": {"url": "http://%s:%d" % (HOST, upstream_port), "connect_timeout": "2s",
                               "timeout": "%ds" % UPSTREAM_TIMEOUT, "max_idle_connections": MAX_IDLE}},
         "providers": {
@@ -302,6 +321,9 @@ class Upstream:
 
     def judge(self, path, h):
         prefix = path.split("/")[1] if path.count("/") >= 1 else ""
+        if h.get("x-request-id") != h.get("x-soak-rid"):
+            STATS.note("violations", "X-Request-Id %r upstream for the request %r" % (h.get("x-request-id"),
+                                                                                      h.get("x-soak-rid")))
         uid, gen, auth = h.get("x-user-id"), h.get("x-soak-gen"), h.get("authorization")
         if prefix in ("public", "big"):
             if uid is not None or gen is not None:
@@ -489,7 +511,14 @@ class Revocations:
         self.enabled = False
         self.pending = set()
         self.revoked = {}   # jti -> time.time() when the POST returned
+        self.started = {}   # jti -> time.monotonic() when its POST was sent
         self.queue = queue  # carries them to the upstream process
+
+    def revoking_since(self, jti, when):
+        """True when a revocation of `jti` was sent before `when` (time.monotonic()):
+        the gateway may then refuse the token as revoked, whatever was planned."""
+        started = self.started.get(jti)
+        return started is not None and started <= when
 
     def receive(self):
         """In the upstream process: takes in the revocations made so far."""
@@ -509,6 +538,7 @@ class Revocations:
             if jti in self.revoked or jti in self.pending:
                 continue
             self.pending.add(jti)
+            self.started[jti] = time.monotonic()
             body = json.dumps({"jti": jti}).encode()
             try:
                 reader, writer = await asyncio.open_connection(HOST, gateway.admin_port)
@@ -540,6 +570,8 @@ class Gateway:
         self.dir = directory
         self.config_path = os.path.join(directory, "jwtgate.yaml")
         self.stderr_path = os.path.join(directory, "stderr.log")
+        self.access_log_path = os.path.join(directory, "access.log")
+        self.rotations = 0
         self.proc = None
         self.port = self.admin_port = None
 
@@ -571,6 +603,43 @@ class Gateway:
                 break
             time.sleep(0.1)
         raise SystemExit("soak: the gateway did not start:\n" + self.log_text()[-3000:])
+
+    def rotate_access_log(self):
+        """What logrotate does: rename the file, then SIGUSR1 (SPEC section 11)."""
+        self.rotations += 1
+        try:
+            os.rename(self.access_log_path, "%s.%d" % (self.access_log_path, self.rotations))
+        except FileNotFoundError:
+            pass
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def access_log(self, wanted):
+        """{request id: (status, auth, route, subject)} for the ids in `wanted`,
+        from the access log and its rotated files; and the number of lines."""
+        found, lines = {}, 0
+        paths = ["%s.%d" % (self.access_log_path, i) for i in range(1, self.rotations + 1)]
+        for path in paths + [self.access_log_path]:
+            try:
+                f = open(path, "rb")
+            except FileNotFoundError:
+                continue
+            with f:
+                for line in f:
+                    lines += 1
+                    # Cheap pre-filter: most lines are not wanted.
+                    i = line.find(b'"request_id":"')
+                    if i < 0:
+                        continue
+                    j = line.find(b'"', i + 14)
+                    rid = line[i + 14:j].decode("latin-1")
+                    if rid not in wanted:
+                        continue
+                    try:
+                        e = json.loads(line)
+                    except ValueError:
+                        continue
+                    found[rid] = (str(e.get("status")), e.get("auth"), e.get("route"), e.get("subject"))
+        return found, lines
 
     def log_text(self):
         with open(self.stderr_path, "rb") as f:
@@ -608,6 +677,9 @@ class Load:
         self.stop_at = 0.0
         self.open_conns = 0
         self.peak_conns = 0
+        # rid -> (status, auth field) the access log must show: every 401/403 and
+        # one in 16 of the other complete responses.
+        self.logcheck = {}
 
     def running(self):
         return time.monotonic() < self.stop_at
@@ -615,7 +687,11 @@ class Load:
     # -- one request ----------------------------------------------------------------
 
     def plan(self, route=None):
-        """(request bytes, expected outcome set, expected uid, rid, fault)."""
+        """(target, header lines, expected outcome set, expected uid, rid, route, what, meta).
+
+        `meta["reasons"]` is the set of reason codes (SPEC section 5) a 401 or 403
+        of this request may carry; `meta["jti"]` the token's jti, for a
+        revocation sent while the request was in flight."""
         self.rid += 1
         rid = "r%d" % self.rid
         route = route or random.choice(self.ROUTES)
@@ -623,6 +699,7 @@ class Load:
         fault = random.choice(FAULTS) if route != "big" else "none"
         token = None
         uid = None
+        reasons = set()
         if route in ("public", "big"):
             kind = random.choice(["missing", "missing", "valid_ab", "forged"])
             auth_ok = {"ok"}
@@ -630,33 +707,48 @@ class Load:
             kind = random.choice(["jwks_valid"] * 4 + ["jwks_forged", "missing"])
             if kind == "missing":
                 auth_ok = {"401"}
+                reasons = {"missing_token"}
             else:
                 pub = self.jwks.published()
                 idx = random.choice(pub + [(pub[0] - 2) % N_RSA])
                 token = self.tokens.get(kind, sub, idx)
-                auth_ok = {"ok", "401"} if kind == "jwks_valid" else {"401"}
+                # A kid the gateway has not fetched yet, or no longer has: unknown_kid.
+                # A forged token whose kid it has: bad_signature.
+                if kind == "jwks_valid":
+                    auth_ok = {"ok", "401"}
+                    reasons = {"unknown_kid"}
+                else:
+                    auth_ok = {"401"}
+                    reasons = {"unknown_kid", "bad_signature"}
         else:
             kind = random.choice(["valid_ab"] * 5 + ["valid_a", "valid_b", "readonly", "expired", "forged",
                                                     "missing"])
             if kind in ("missing", "expired", "forged"):
                 auth_ok = {"401"}
+                reasons = {"missing": {"missing_token"}, "expired": {"expired"},
+                           "forged": {"bad_signature"}}[kind]
             elif kind in ("valid_a", "valid_b"):
                 auth_ok = {"ok", "401"}
+                reasons = {"unknown_kid"}  # the key of the other config generation
             elif kind == "readonly" and route == "scoped":
                 auth_ok = {"403"}
+                reasons = {"insufficient_scope"}
             else:
                 auth_ok = {"ok"}
             if route == "dyn":
                 auth_ok = auth_ok | {"404"}
         if kind != "missing" and token is None:
             token = self.tokens.get(kind, sub)
+        jti = None
         if token is not None and kind == "valid_ab" and route not in ("public", "big"):
             jti = token_claims(token)[1]["jti"]
             if jti in self.rev.revoked:
                 auth_ok = {"401"} | ({"404"} if route == "dyn" else set())
+                reasons = {"revoked"}
                 STATS.add("requests_with_revoked_token")
             elif jti in self.rev.pending:
                 auth_ok = auth_ok | {"401"}
+                reasons = {"revoked"}
         if route not in ("public", "big") and kind != "missing" and "ok" in auth_ok:
             uid = sub
         expected = set()
@@ -676,7 +768,9 @@ class Load:
         if fault != "none" and "ok" in auth_ok:
             STATS.add("faults_injected_upstream_" + fault)
         target = "/%s/%s" % (route, rid) if route != "big" else "/big/%d" % random.choice([1 << 14, 1 << 18])
-        headers = ["Host: soak.test", "X-Soak-Rid: " + rid, "X-Soak-Fault: " + fault,
+        # X-Request-Id: the gateway keeps a client's usable id, so its access log
+        # line and its own replies can be matched to this request.
+        headers = ["Host: soak.test", "X-Soak-Rid: " + rid, "X-Request-Id: " + rid, "X-Soak-Fault: " + fault,
                    "X-Soak-Sent: %.6f" % time.time()]
         if token is not None:
             headers.append("Authorization: Bearer " + token)
@@ -684,13 +778,58 @@ class Load:
             headers.append("X-User-Id: admin")
             headers.append("x-soak-gen: A")
             STATS.add("spoofed_identity_headers")
-        return target, headers, expected, uid, rid, route, "%s/%s" % (kind, fault)
+        meta = {"kind": kind, "jti": jti, "reasons": reasons, "fault": fault, "planned": time.monotonic()}
+        return target, headers, expected, uid, rid, route, "%s/%s" % (kind, fault), meta
 
-    def judge(self, status_line, headers, body, complete, expected, uid, rid, route, what, start):
+    @staticmethod
+    def reason_of(status, headers, body):
+        """The reason code of a 401/403 the gateway made (its JSON body), and the
+        WWW-Authenticate error_description, for the report."""
+        reason = None
+        try:
+            doc = json.loads(body)
+            if isinstance(doc, dict):
+                reason = doc.get("reason") or doc.get("error")
+        except ValueError:
+            pass
+        www = headers.get("www-authenticate", "")
+        description = None
+        if 'error_description="' in www:
+            description = www.split('error_description="', 1)[1].split('"', 1)[0]
+        return reason, description
+
+    def judge(self, status_line, headers, body, complete, expected, uid, rid, route, what, start, meta):
         parts = status_line.split(" ", 2)
         status = parts[1] if len(parts) > 1 else "?"
         outcome = status if complete else status + "-cut"
         STATS.add("status_" + outcome)
+        arrived = time.monotonic()
+        got_id = headers.get("x-request-id")
+        if got_id is not None and got_id != rid:
+            STATS.note("mismatches", "%s got a response with X-Request-Id %r" % (rid, got_id))
+        if complete and int(rid[1:]) % 16 == 0 and outcome in expected:
+            self.logcheck[rid] = (status, "none" if route in ("public", "big") else
+                                  None if outcome == "404" else "ok")
+        if outcome in ("401", "403"):
+            reason, description = self.reason_of(status, headers, body)
+            STATS.add("reason_%s_%s_%s" % (meta["kind"], outcome, reason))
+            self.logcheck[rid] = (status, reason)
+            if reason == "revoked" and meta["jti"] is not None and "revoked" not in meta["reasons"] and \
+                    self.rev.revoking_since(meta["jti"], arrived):
+                # Planned before its revocation was sent; the gateway enforced the
+                # revocation before it came to this request: right, and counted.
+                STATS.note("revoked_in_flight", "%s %s (%s): planned %.3f s before the response, its revocation "
+                           "sent %.3f s before it" % (route, rid, what, arrived - meta["planned"],
+                                                      arrived - self.rev.started[meta["jti"]]))
+                return
+            if outcome in expected and reason not in meta["reasons"]:
+                STATS.note("unexplained", "%s %s (%s) got %s with reason %r (%r), expected a reason in %s"
+                           % (route, rid, what, outcome, reason, description, sorted(meta["reasons"])), rid)
+                return
+            if outcome not in expected:
+                STATS.note("unexplained", "%s %s (%s) got %s with reason %r (%r), expected %s"
+                           % (route, rid, what, outcome, reason, description, sorted(expected)), rid)
+                return
         if outcome == "504" and outcome not in expected and lagged_since(start):
             STATS.add("driver_lag_excused")
             return
@@ -700,7 +839,8 @@ class Load:
             STATS.note("cut_bodies", "%s %s (%s) got %s, expected %s" % (route, rid, what, outcome, sorted(expected)))
             return
         if outcome not in expected:
-            STATS.note("unexplained", "%s %s (%s) got %s, expected %s" % (route, rid, what, outcome, sorted(expected)))
+            STATS.note("unexplained", "%s %s (%s) got %s, expected %s" % (route, rid, what, outcome, sorted(expected)),
+                       rid)
             return
         if outcome == "200" and route != "big":
             try:
@@ -730,7 +870,7 @@ class Load:
             STATS.note("unexplained", "write to the gateway failed")
             return False
         seen = []  # what came before in this batch, for the report
-        for i, (target, headers, expected, uid, rid, route, what) in enumerate(batch):
+        for i, (target, headers, expected, uid, rid, route, what, meta) in enumerate(batch):
             try:
                 status_line, h = await asyncio.wait_for(read_head(reader), timeout=30)
                 body, complete = await asyncio.wait_for(
@@ -742,13 +882,13 @@ class Load:
                     STATS.add("requests_dropped_after_a_closing_response", len(batch) - i - 1)
                     return False
                 STATS.note("unexplained", "%s %s (%s, %s, HTTP/%s, %d of %d, after %s): connection closed "
-                           "without a response" % (route, rid, what, who, version, i + 1, len(batch), seen))
+                           "without a response" % (route, rid, what, who, version, i + 1, len(batch), seen), rid)
                 return False
             except asyncio.TimeoutError:
-                STATS.note("unexplained", "%s %s (%s, %s): no response within 30 s" % (route, rid, what, who))
+                STATS.note("unexplained", "%s %s (%s, %s): no response within 30 s" % (route, rid, what, who), rid)
                 return False
             self.judge(status_line, h, body, complete, expected, uid, rid, route,
-                       "%s, %s, HTTP/%s, %d of %d" % (what, who, version, i + 1, len(batch)), start)
+                       "%s, %s, HTTP/%s, %d of %d" % (what, who, version, i + 1, len(batch)), start, meta)
             seen.append("%s %s %s%s" % (route, what, status_line.split(" ")[1:2], "" if complete else " cut"))
             closing = (not complete or h.get("connection", "").lower() == "close" or version == "1.0")
             if closing:
@@ -807,6 +947,115 @@ class Load:
                 await self.exchange(reader, writer, [self.plan()], "1.0", "http/1.0", since)
             finally:
                 self.closed(writer)
+
+    async def h2_client(self):
+        """HTTP/2 with prior knowledge (h2c) on the plain listener: batches of
+        concurrent streams on one connection, each judged like a request."""
+        import h2.config
+        import h2.connection
+        import h2.events
+        import h2.exceptions
+        while self.running():
+            try:
+                reader, writer = await self.connect()
+            except OSError:
+                STATS.note("unexplained", "connect to the gateway failed")
+                await asyncio.sleep(0.2)
+                continue
+            STATS.add("h2_connections")
+            conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
+                client_side=True, header_encoding="latin-1"))
+            conn.initiate_connection()
+            since = time.monotonic()
+            try:
+                writer.write(conn.data_to_send())
+                for _ in range(random.randint(1, 20)):
+                    if not self.running():
+                        break
+                    n = random.randint(1, 8)
+                    batch = [self.plan() for _ in range(n)]
+                    if not await self.h2_exchange(conn, reader, writer, batch, since):
+                        break
+                    since = None
+            except (ConnectionError, OSError, h2.exceptions.ProtocolError) as e:
+                STATS.note("unexplained", "HTTP/2 connection failed: %r" % e)
+            finally:
+                self.closed(writer)
+
+    async def h2_exchange(self, conn, reader, writer, batch, since):
+        """Opens one stream per planned request at once, reads every answer.
+        False when the connection can no longer be used."""
+        import h2.events
+        start = since if since is not None else time.monotonic()
+        STATS.add("requests_sent", len(batch))
+        STATS.add("h2_streams", len(batch))
+        streams = {}
+        for p in batch:
+            target, headers = p[0], p[1]
+            sid = conn.get_next_available_stream_id()
+            fields = [(":method", "GET"), (":scheme", "http"), (":authority", "soak.test"), (":path", target)]
+            for line in headers:
+                name, value = line.split(":", 1)
+                if name.lower() != "host":
+                    fields.append((name.strip().lower(), value.strip()))
+            conn.send_headers(sid, fields, end_stream=True)
+            streams[sid] = {"plan": p, "status": None, "headers": {}, "body": bytearray(), "done": False,
+                            "reset": False}
+        writer.write(conn.data_to_send())
+        await writer.drain()
+        goaway = None
+        while not all(st["done"] for st in streams.values()):
+            try:
+                data = await asyncio.wait_for(reader.read(65536), timeout=30)
+            except asyncio.TimeoutError:
+                for sid, st in streams.items():
+                    if not st["done"]:
+                        p = st["plan"]
+                        STATS.note("unexplained", "%s %s (%s, h2): no response within 30 s" % (p[5], p[4], p[6]),
+                                   p[4])
+                return False
+            if not data:
+                break
+            for event in conn.receive_data(data):
+                st = streams.get(getattr(event, "stream_id", None))
+                if isinstance(event, h2.events.ResponseReceived) and st is not None:
+                    for name, value in event.headers:
+                        if name == ":status":
+                            st["status"] = value
+                        else:
+                            st["headers"][name] = value
+                elif isinstance(event, h2.events.DataReceived) and st is not None:
+                    st["body"] += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+                elif isinstance(event, h2.events.StreamEnded) and st is not None:
+                    st["done"] = True
+                elif isinstance(event, h2.events.StreamReset) and st is not None:
+                    st["done"] = st["reset"] = True
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    goaway = event
+            out = conn.data_to_send()
+            if out:
+                writer.write(out)
+            if goaway is not None:
+                break
+        order = 0
+        for sid, st in sorted(streams.items()):
+            order += 1
+            target, headers, expected, uid, rid, route, what, meta = st["plan"]
+            label = "%s, h2 stream %d of %d" % (what, order, len(streams))
+            if st["status"] is None:
+                # Reset or cut before any response head: only the close explains it.
+                if "closed" in expected or lagged_since(start):
+                    STATS.add("status_closed" if "closed" in expected else "driver_lag_excused")
+                    continue
+                STATS.note("unexplained", "%s %s (%s): stream ended without a response (%s)"
+                           % (route, rid, label, "reset" if st["reset"] else
+                              "goaway %r" % (goaway,) if goaway is not None else "connection closed"), rid)
+                continue
+            complete = st["done"] and not st["reset"]
+            self.judge("HTTP/2 %s" % st["status"], st["headers"], bytes(st["body"]), complete, expected, uid,
+                       rid, route, label, start, meta)
+        return goaway is None and all(st["done"] for st in streams.values())
 
     async def abort_client(self):
         """Aborts mid-request (head or body) or mid-response."""
@@ -926,7 +1175,9 @@ class Load:
         self.stop_at = time.monotonic() + seconds
         tasks = []
         idle = max(0, connections - workers - 60)
-        tasks += [self.keepalive_client() for _ in range(int(workers * 0.7))]
+        h2_workers = int(workers * 0.15) if HTTP2["on"] else 0
+        tasks += [self.keepalive_client() for _ in range(int(workers * 0.7) - h2_workers)]
+        tasks += [self.h2_client() for _ in range(h2_workers)]
         tasks += [self.http10_client() for _ in range(int(workers * 0.1))]
         tasks += [self.abort_client() for _ in range(int(workers * 0.2))]
         tasks += [self.slowloris_client() for _ in range(40)]
@@ -944,6 +1195,14 @@ async def sighup_loop(gw, configs, deadline):
         gw.proc.send_signal(signal.SIGHUP)
         STATS.add("sighups_sent")
     gw.write_config(configs[0])
+
+
+async def rotate_loop(gw, deadline):
+    """Rotates the access log every 10 s, as logrotate would."""
+    while time.monotonic() + 10 < deadline:
+        await asyncio.sleep(10.0)
+        gw.rotate_access_log()
+        STATS.add("access_log_rotations")
 
 
 async def quiesce(gw, upstream, seconds=4.0):
@@ -1068,13 +1327,30 @@ async def main_async(args, tokens, jwks, revocations, upstream):
         secret_paths = tokens.write_secrets(directory)
         env = dict(os.environ, JWTGATE_SOAK_ADMIN_TOKEN=ADMIN_TOKEN)
 
-        probe = make_config("A", secret_paths, upstream.port, upstream.jwks_port, revocation=True)
+        probe = make_config("A", secret_paths, upstream.port, upstream.jwks_port, revocation=True,
+                            access_log=gw.access_log_path)
         revocations.enabled, why = gw.check(probe, env)
         if not revocations.enabled:
             lines = [x for x in why.splitlines() if "revocation" in x] or why.splitlines() or ["?"]
             print("soak: revocation SKIPPED: this build's `jwtgate check` refuses a `revocation:` "
                   "block (%s)" % lines[0])
-        configs = [make_config(g, secret_paths, upstream.port, upstream.jwks_port, revocations.enabled) for g in "AB"]
+        if args.http2 != "off":
+            probe = make_config("A", secret_paths, upstream.port, upstream.jwks_port, revocations.enabled,
+                                access_log=gw.access_log_path, http2=True)
+            supported, why = gw.check(probe, env)
+            try:
+                import h2  # noqa: F401 - Debian python3-h2
+            except ImportError:
+                supported, why = False, "python3-h2 is not installed"
+            reason = ([x for x in why.splitlines() if "http2" in x] or why.splitlines() or ["?"])[0]
+            if args.http2 == "on" and not supported:
+                raise SystemExit("soak: --http2 on, but: " + reason)
+            HTTP2["on"] = supported
+            if not supported:
+                print("soak: HTTP/2 SKIPPED: this build's `jwtgate check` refuses `listen.http2` or "
+                      "python3-h2 is missing (%s)" % reason)
+        configs = [make_config(g, secret_paths, upstream.port, upstream.jwks_port, revocations.enabled,
+                               access_log=gw.access_log_path, http2=HTTP2["on"]) for g in "AB"]
         for cfg in configs:
             ok, why = gw.check(cfg, env)
             if not ok:
@@ -1091,7 +1367,8 @@ async def main_async(args, tokens, jwks, revocations, upstream):
         main = max(5.0, args.seconds - warm)
         total_deadline = time.monotonic() + warm + main
         await upstream.call("flap", warm + main)
-        background = [asyncio.ensure_future(sighup_loop(gw, configs, total_deadline))]
+        background = [asyncio.ensure_future(sighup_loop(gw, configs, total_deadline)),
+                      asyncio.ensure_future(rotate_loop(gw, total_deadline))]
         if revocations.enabled:
             background.append(asyncio.ensure_future(revocations.run(gw, tokens, total_deadline)))
 
@@ -1113,11 +1390,13 @@ async def main_async(args, tokens, jwks, revocations, upstream):
         alive = gw.proc.poll() is None
         finished, in_flight, code = await drain_check(gw, load) if alive else (0, 0, gw.proc.poll())
         await upstream.stop()
+        # The gateway has exited: its access log is complete.
+        access, access_lines = gw.access_log(set(load.logcheck) | set(STATS.unexplained_rids))
         log = gw.log_text()
         reloads = log.count("configuration reloaded")
         reload_failures = log.count("reload of")
         return report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, alive,
-                      finished, in_flight, code, reloads, reload_failures, log)
+                      finished, in_flight, code, reloads, reload_failures, log, access, access_lines)
     finally:
         if gw.proc is not None and gw.proc.poll() is None:
             gw.proc.kill()
@@ -1129,8 +1408,13 @@ async def main_async(args, tokens, jwks, revocations, upstream):
 
 
 def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, alive, finished,
-           in_flight, code, reloads, reload_failures, log):
+           in_flight, code, reloads, reload_failures, log, access, access_lines):
     c = STATS.c
+    disagree = []
+    for rid, (status, auth) in load.logcheck.items():
+        line = access.get(rid)
+        if line is None or line[0] != status or (auth is not None and line[1] != auth):
+            disagree.append("%s: the client got %s (auth %s), the access log has %r" % (rid, status, auth, line))
     print("\nsoak: counts")
     for key in sorted(c):
         print("  %-48s %d" % (key, c[key]))
@@ -1140,6 +1424,9 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
     print("  %-48s %d" % ("peak client connections", load.peak_conns))
     print("  %-48s %d" % ("faults injected (all kinds)", faults))
     print("  %-48s %d of %d SIGHUPs" % ("reloads applied", reloads, c["sighups_sent"]))
+    print("  %-48s %d" % ("access log lines", access_lines))
+    print("  %-48s %s" % ("HTTP/2 clients", "on (%d connections, %d streams)" % (c["h2_connections"], c["h2_streams"])
+                          if HTTP2["on"] else "off"))
     fd_slack = THREADS * MAX_IDLE + 8
     rss_limit = base_rss * 1.25 + 16 * 2**20
     checks = [
@@ -1150,6 +1437,9 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
          "%d checked, %d mismatches" % (c["identity_checked"], c["mismatches_total"])),
         ("every status explained by its fault", not STATS.unexplained,
          "%d unexplained" % c["unexplained_total"]),
+        ("access log agrees with the responses", not disagree,
+         "%d of %d sampled responses (every 401/403, 1 in 16 others) disagree or are missing, "
+         "over %d rotations" % (len(disagree), len(load.logcheck), gw.rotations)),
         ("every SIGHUP reloaded", reloads >= c["sighups_sent"] * 0.9 and reload_failures == 0,
          "%d reloads, %d failed" % (reloads, reload_failures)),
         ("open fds back to baseline", end_fds <= base_fds + fd_slack,
@@ -1165,10 +1455,13 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
          "%d excused of %d requests, longest stall %.1f s" % (c["driver_lag_excused"], c["requests_sent"],
                                                              LAG["max"])),
     ]
+    if HTTP2["on"]:
+        checks.append(("HTTP/2 streams judged like requests", c["h2_streams"] > 0 and c["h2_connections"] > 0,
+                       "%d streams on %d h2c connections" % (c["h2_streams"], c["h2_connections"])))
     if revocations.enabled:
         checks.append(("revocations added and enforced", c["revocations_added"] > 0,
-                       "%d added, %d requests with a revoked token" % (c["revocations_added"],
-                                                                      c["requests_with_revoked_token"])))
+                       "%d added, %d requests with a revoked token, %d more revoked while in flight"
+                       % (c["revocations_added"], c["requests_with_revoked_token"], c["revoked_in_flight_total"])))
     else:
         print("  revocation: SKIPPED (no `revocation:` support in this build)")
     print("\nsoak: checks")
@@ -1179,9 +1472,17 @@ def report(args, gw, revocations, load, base_fds, base_rss, end_fds, end_rss, al
     if c["cut_bodies_total"]:
         print("  OPEN: %d responses with a body cut short that no fault explains (--allow-cut-bodies)"
               % c["cut_bodies_total"])
+    for line in STATS.revoked_in_flight[:10]:
+        print("  explained, revoked in flight: %s" % line)
     for bucket in ("violations", "mismatches", "unexplained", "cut_bodies"):
         for line in getattr(STATS, bucket)[:30]:
             print("  %s: %s" % (bucket, line))
+    for rid in STATS.unexplained_rids:
+        line = access.get(rid)
+        print("  access log for unexplained %s: %s" % (rid, "status %s, auth %s, route %s, subject %s" % line
+                                                      if line else "no line"))
+    for line in disagree[:30]:
+        print("  access log: %s" % line)
     if failed:
         print("\ngateway log (tail):\n" + log[-4000:])
     print("\nsoak: %d passed, %d failed" % (len(checks) - failed, failed))
@@ -1197,6 +1498,9 @@ def main():
     ap.add_argument("--subjects", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (config, gateway log)")
+    ap.add_argument("--http2", choices=["auto", "on", "off"], default="auto",
+                    help="HTTP/2 (h2c, prior knowledge) clients among the busy ones; auto: when this "
+                         "build's `jwtgate check` accepts listen.http2 and python3-h2 is installed")
     ap.add_argument("--allow-cut-bodies", action="store_true",
                     help="count, without failing, responses whose expected status came with a body "
                          "cut short by a reset when no fault explains it (an open finding)")

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 
 #include "jwtgate/jose/key_set.h"
 
@@ -28,16 +29,27 @@ class key_store {
   explicit key_store(std::shared_ptr<const jose::key_set> initial)
       : current_(std::move(initial)), published_at_ms_(now_ms()) {}
 
+  // The pointer is copied under a mutex, not through std::atomic<std::shared_ptr>:
+  // libstdc++ 12's atomic<shared_ptr>::load() releases its internal lock bit
+  // with memory_order_relaxed, so its read of the stored pointer is not ordered
+  // before the next store()'s write of it (a data race in the C++ memory model,
+  // reported by ThreadSanitizer; see README, Proof under faults). The critical
+  // section is one reference count increment, as in that lock.
   std::shared_ptr<const jose::key_set> current() const noexcept {
-    return current_.load(std::memory_order_acquire);
+    std::lock_guard<std::mutex> lock(mutex_);
+    return current_;
   }
 
   // Bumps generation() so that per-thread verified-token caches drop entries
   // verified under an older set.
   void publish(std::shared_ptr<const jose::key_set> keys) noexcept {
-    current_.store(std::move(keys), std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      current_.swap(keys);
+      generation_.fetch_add(1, std::memory_order_acq_rel);
+    }
     published_at_ms_.store(now_ms(), std::memory_order_release);
+    // `keys` now holds the previous set: it is released here, outside the lock.
   }
 
   std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
@@ -78,7 +90,8 @@ class key_store {
 
  private:
 
-  std::atomic<std::shared_ptr<const jose::key_set>> current_;
+  mutable std::mutex mutex_;
+  std::shared_ptr<const jose::key_set> current_;  // under mutex_
   std::atomic<std::uint64_t> generation_{0};
   std::atomic<std::int64_t> published_at_ms_{0};
   std::atomic<refresh_listener*> listener_{nullptr};
