@@ -13,7 +13,7 @@ test_pkgs=(
   python3 python3-jwt python3-cryptography python3-yaml
   openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
 )
-bench_pkgs=(wrk haproxy nginx-light)
+bench_pkgs=(wrk haproxy nginx-light nghttp2-client python3-h2 python3-grpcio)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
