@@ -27,13 +27,15 @@ Everything on 127.0.0.1, in one run, in front of the same HTTP/1.1 upstream
 jwtgate parts are skipped (and said so) when the binary refuses the HTTP/2
 configuration keys. Environment: JWTGATE_BINARY, DURATION (10), ROUNDS (3),
 CONNECTIONS (20), STREAMS (10), THREADS (1,2), CALLS (2000), GRPC_ROUNDS (3),
-IDLE_CONNECTIONS (2000), PARTS (load,grpc,idle), PEERS (nginx-h2,haproxy-h2,jwtgate).
+IDLE_CONNECTIONS (2000), PARTS (load,grpc,idle), PEERS (nginx-h2,haproxy-h2,jwtgate),
+GRPC_PAYLOAD (100 bytes), PERF (unset).
 """
 
 import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -55,6 +57,9 @@ GRPC_ROUNDS = int(os.environ.get("GRPC_ROUNDS", "3"))
 IDLE_CONNECTIONS = int(os.environ.get("IDLE_CONNECTIONS", "2000"))
 PARTS = os.environ.get("PARTS", "load,grpc,idle").split(",")
 PEERS = os.environ.get("PEERS", "nginx-h2,haproxy-h2,jwtgate").split(",")
+# PERF=/tmp/prefix: after the rounds, one more jwtgate run under `perf record`
+# (prefix-tN.data per thread count), for bench/PROFILE notes.
+PERF = os.environ.get("PERF", "")
 PAYLOAD = b"x" * int(os.environ.get("GRPC_PAYLOAD", "100"))
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -76,6 +81,8 @@ class H2Conn:
 
     def __init__(self, port, timeout=10):
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
+        # Without it the HEADERS after the SETTINGS ACK waits for a delayed ACK (40 ms).
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
 
     def read_frame(self):
@@ -226,15 +233,22 @@ def jwtgate_supports_h2(d):
 
 # ---------------------------------------------------------------- 1. h2load
 
+UPSTREAM_PID = [0]
+
+
 def h2load(port, token, pid):
-    """req/s, mean ms per request, CPU µs per request of the peer."""
+    """req/s, mean ms per request, CPU µs per request of the peer; and, for the
+    round lines, the CPU µs per request of h2load and of the upstream."""
     args = ["h2load", "-t1", "-c%d" % CONNECTIONS, "-m%d" % STREAMS, "-D%d" % DURATION]
     if token:
         args += ["-H", "authorization: Bearer " + token]
-    before = load.cpu_ticks(pid)
+    before, up_before = load.cpu_ticks(pid), load.cpu_ticks(UPSTREAM_PID[0])
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     r = subprocess.run(args + ["http://%s:%d/bench" % (HOST, port)], capture_output=True, text=True,
                        timeout=DURATION + 60)
-    used = load.cpu_ticks(pid) - before
+    used, up_used = load.cpu_ticks(pid) - before, load.cpu_ticks(UPSTREAM_PID[0]) - up_before
+    ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    client_s = ru2.ru_utime + ru2.ru_stime - ru.ru_utime - ru.ru_stime
     out = r.stdout
     m = re.search(r"finished in [\d.]+s, ([\d.]+) req/s", out)
     done = re.search(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeeded, (\d+) failed, "
@@ -249,7 +263,8 @@ def h2load(port, token, pid):
         raise RuntimeError("h2load on port %d: %s / %s" % (port, done.group(0), codes.group(0)))
     mean = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", out)
     mean_ms = float(mean.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1000.0}[mean.group(2)] if mean else float("nan")
-    return float(m.group(1)), mean_ms, used * 1e6 / load.CLOCK_TICK / n_done
+    return (float(m.group(1)), mean_ms, used * 1e6 / load.CLOCK_TICK / n_done,
+            client_s * 1e6 / n_done, up_used * 1e6 / load.CLOCK_TICK / n_done)
 
 
 def part_load(d, up_port, token, forged, peers):
@@ -279,8 +294,19 @@ def part_load(d, up_port, token, forged, peers):
             for peer in order:
                 res = h2load(ports[peer], token if peer == "jwtgate" else None, procs[peer].pid)
                 results.setdefault((peer, threads), []).append(res)
-                print("  round %d %-10s t=%d  %9.0f req/s  mean %.3f ms  %.1f us CPU/req"
-                      % (r + 1, peer, threads, *res), flush=True)
+                print("  round %d %-10s t=%d  %9.0f req/s  mean %.3f ms  %.1f us CPU/req  "
+                      "(h2load %.1f, upstream %.1f us/req)" % (r + 1, peer, threads, *res), flush=True)
+        if PERF and "jwtgate" in peers:
+            # One extra run, not in the medians, with perf sampling jwtgate.
+            out = "%s-t%d.data" % (PERF, threads)
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-o", out,
+                                     "-p", str(procs["jwtgate"].pid)], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
+            res = h2load(ports["jwtgate"], token, procs["jwtgate"].pid)
+            perf.send_signal(signal.SIGINT)
+            perf.wait(timeout=120)
+            print("  perf run  jwtgate    t=%d  %9.0f req/s (under perf) -> %s" % (threads, res[0], out), flush=True)
         for p in procs.values():
             load.stop(p)
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
@@ -510,8 +536,8 @@ def main():
             ["h2load", "--version"], capture_output=True, text=True).stdout.strip()), flush=True)
 
         up_port = load.free_port()
-        load.nginx(d, "upstream", up_port,
-                   "server { listen %s:%d; location / { return 200 \"ok\\n\"; } }" % (HOST, up_port))
+        UPSTREAM_PID[0] = load.nginx(d, "upstream", up_port,
+                   "server { listen %s:%d; location / { return 200 \"ok\\n\"; } }" % (HOST, up_port)).pid
         if "load" in PARTS:
             report += part_load(d, up_port, token, forged, peers) + [""]
         if "grpc" in PARTS:
