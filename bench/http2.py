@@ -299,7 +299,7 @@ def part_load(d, up_port, token, forged, peers):
         if PERF and "jwtgate" in peers:
             # One extra run, not in the medians, with perf sampling jwtgate.
             out = "%s-t%d.data" % (PERF, threads)
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-o", out,
+            perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,8192", "-o", out,
                                      "-p", str(procs["jwtgate"].pid)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             time.sleep(0.5)
