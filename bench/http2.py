@@ -268,7 +268,7 @@ def h2load(port, token, pid):
 
 
 def part_load(d, up_port, token, forged, peers):
-    results = {}
+    results, failures = {}, {}
     for threads in THREADS:
         ports, procs = {}, {}
         for peer in peers:
@@ -292,21 +292,37 @@ def part_load(d, up_port, token, forged, peers):
         for r in range(ROUNDS):
             order = peers if r % 2 == 0 else list(reversed(peers))
             for peer in order:
-                res = h2load(ports[peer], token if peer == "jwtgate" else None, procs[peer].pid)
+                if (peer, threads) in failures:
+                    continue
+                try:
+                    res = h2load(ports[peer], token if peer == "jwtgate" else None, procs[peer].pid)
+                except RuntimeError as e:
+                    # A peer that breaks is reported as such; the others still run.
+                    code = procs[peer].poll()
+                    failures[(peer, threads)] = ("round %d: %s%s" % (
+                        r + 1, str(e).splitlines()[0], "; the process exited with %s" % code
+                        if code is not None else ""))
+                    print("  round %d %-10s t=%d  FAILED: %s" % (r + 1, peer, threads, failures[(peer, threads)]),
+                          flush=True)
+                    continue
                 results.setdefault((peer, threads), []).append(res)
                 print("  round %d %-10s t=%d  %9.0f req/s  mean %.3f ms  %.1f us CPU/req  "
                       "(h2load %.1f, upstream %.1f us/req)" % (r + 1, peer, threads, *res), flush=True)
-        if PERF and "jwtgate" in peers:
+        if PERF and "jwtgate" in peers and ("jwtgate", threads) not in failures:
             # One extra run, not in the medians, with perf sampling jwtgate.
             out = "%s-t%d.data" % (PERF, threads)
             perf = subprocess.Popen(["perf", "record", "-F", "499", "--call-graph", "dwarf,8192", "-o", out,
                                      "-p", str(procs["jwtgate"].pid)], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
             time.sleep(0.5)
-            res = h2load(ports["jwtgate"], token, procs["jwtgate"].pid)
+            try:
+                res = h2load(ports["jwtgate"], token, procs["jwtgate"].pid)
+                print("  perf run  jwtgate    t=%d  %9.0f req/s (under perf) -> %s" % (threads, res[0], out),
+                      flush=True)
+            except RuntimeError as e:
+                print("  perf run  jwtgate    t=%d  FAILED (%s) -> %s" % (threads, str(e).splitlines()[0], out))
             perf.send_signal(signal.SIGINT)
             perf.wait(timeout=120)
-            print("  perf run  jwtgate    t=%d  %9.0f req/s (under perf) -> %s" % (threads, res[0], out), flush=True)
         for p in procs.values():
             load.stop(p)
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
@@ -317,18 +333,23 @@ def part_load(d, up_port, token, forged, peers):
              "| threads | peer | req/s | mean ms/request | CPU µs/req | jwtgate/peer req/s | peer/jwtgate CPU |",
              "|---|---|--:|--:|--:|--:|--:|"]
     for threads in THREADS:
-        jg = med.get(("jwtgate", threads))
+        jg = med.get(("jwtgate", threads)) if ("jwtgate", threads) not in failures else None
         for peer in peers:
+            if (peer, threads) in failures:
+                lines.append("| %d | %s | failed: %s | | | | |" % (threads, peer, failures[(peer, threads)]))
+                continue
             m = med[(peer, threads)]
             ratio = ("%.2f | %.2f" % (jg[0] / m[0], m[2] / jg[2])) if jg and peer != "jwtgate" else " | "
             lines.append("| %d | %s | %.0f | %.3f | %.1f | %s |" % (threads, peer, m[0], m[1], m[2], ratio))
-    if any(("jwtgate", t) in med and ("nginx-h2", t) in med for t in THREADS):
-        lines.append("")
-        for t in THREADS:
-            if ("jwtgate", t) in med and ("nginx-h2", t) in med:
-                ratio = med[("jwtgate", t)][0] / med[("nginx-h2", t)][0]
-                lines.append("target jwtgate (cached token) >= 1.0x nginx req/s, %d thread(s): %.2fx %s"
-                             % (t, ratio, "met" if ratio >= 1.0 else "MISSED"))
+    lines.append("")
+    for t in THREADS:
+        if ("jwtgate", t) in failures:
+            lines.append("target jwtgate (cached token) >= 1.0x nginx req/s, %d thread(s): MISSED "
+                         "(jwtgate failed under h2load)" % t)
+        elif ("jwtgate", t) in med and ("nginx-h2", t) in med:
+            ratio = med[("jwtgate", t)][0] / med[("nginx-h2", t)][0]
+            lines.append("target jwtgate (cached token) >= 1.0x nginx req/s, %d thread(s): %.2fx %s"
+                         % (t, ratio, "met" if ratio >= 1.0 else "MISSED"))
     return lines
 
 
@@ -393,20 +414,28 @@ def part_grpc(d, token, forged, peers, with_jwtgate):
     if "haproxy-h2" in peers:
         targets["haproxy-h2"] = load.free_port()
         haproxy_h2(d, "haproxy-grpc", targets["haproxy-h2"], gport, 1, "proto h2")
+    failed = {}
     if with_jwtgate:
         targets["jwtgate"] = load.free_port()
         jwtgate(d, "jwtgate-grpc", targets["jwtgate"], gport, 1, "h2")
         codes = grpc_status(targets["jwtgate"], token), grpc_status(targets["jwtgate"], forged), \
             grpc_status(targets["jwtgate"], None)
+        print("gRPC through jwtgate: valid token %s, forged %s, none %s" % codes, flush=True)
         if codes[0] != "OK" or codes[1] != "UNAUTHENTICATED" or codes[2] not in ("UNAUTHENTICATED",
                                                                                  "PERMISSION_DENIED"):
-            raise RuntimeError("jwtgate gRPC: valid=%s forged=%s none=%s" % codes)
-        print("gRPC through jwtgate: valid token %s, forged %s, none %s" % codes, flush=True)
+            failed["jwtgate"] = "valid=%s forged=%s none=%s" % codes
     samples = {k: [] for k in targets}
     names = list(targets)
     for r in range(GRPC_ROUNDS):
         for name in (names if r % 2 == 0 else list(reversed(names))):
-            s = grpc_calls(targets[name], token if name == "jwtgate" else None, CALLS)
+            if name in failed:
+                continue
+            try:
+                s = grpc_calls(targets[name], token if name == "jwtgate" else None, CALLS)
+            except Exception as e:  # grpc.RpcError or a wrong echo: report it, keep the others
+                failed[name] = "round %d: %s" % (r + 1, str(e).splitlines()[0][:200])
+                print("  round %d gRPC %-10s FAILED: %s" % (r + 1, name, failed[name]), flush=True)
+                continue
             samples[name].extend(s)
             print("  round %d gRPC %-10s p50 %.0f us  p99 %.0f us" % (r + 1, name, pct(s, 50), pct(s, 99)),
                   flush=True)
@@ -417,6 +446,9 @@ def part_grpc(d, token, forged, peers, with_jwtgate):
              "nginx grpc_pass and HAProxy `proto h2` without auth:" % (len(PAYLOAD), GRPC_ROUNDS, CALLS), "",
              "| path | p50 µs | p99 µs | added p50 µs | added p99 µs |", "|---|--:|--:|--:|--:|"]
     for name in names:
+        if name in failed:
+            lines.append("| %s | failed: %s | | | |" % (name, failed[name]))
+            continue
         p50, p99 = pct(samples[name], 50), pct(samples[name], 99)
         added = ("%.0f | %.0f" % (p50 - base50, p99 - base99)) if name != "direct" else " | "
         lines.append("| %s | %.0f | %.0f | %s |" % (name, p50, p99, added))
@@ -496,16 +528,20 @@ def part_idle(d, up_port, token, peers):
                 proc = haproxy_h2(d, "haproxy-idle-%d" % request, port, up_port, 1)
             else:
                 proc = jwtgate(d, "jwtgate-idle-%d" % request, port, up_port, 1)
+            state = "after one request" if request else "preface + SETTINGS"
             try:
                 time.sleep(0.3)
-                before, after, alive, probed = idle_run(port, proc.pid, IDLE_CONNECTIONS, token,
-                                                        request)
+                before, after, alive, probed = idle_run(port, proc.pid, IDLE_CONNECTIONS, token, request)
+                if alive != probed:
+                    raise RuntimeError("only %d of %d probed idle connections answered a PING" % (alive, probed))
+            except (RuntimeError, OSError) as e:
+                code = proc.poll()
+                why = "%s%s" % (e, "; the process exited with %s" % code if code is not None else "")
+                lines.append("| %s | %d | %s | failed: %s | | |" % (peer, IDLE_CONNECTIONS, state, why))
+                print("  idle %-10s %-19s FAILED: %s" % (peer, state, why), flush=True)
+                continue
             finally:
                 load.stop(proc)
-            if alive != probed:
-                raise RuntimeError("%s: only %d of %d probed idle connections answered a PING"
-                                   % (peer, alive, probed))
-            state = "after one request" if request else "preface + SETTINGS"
             per = (after - before) * 1024.0 / IDLE_CONNECTIONS
             lines.append("| %s | %d | %s | %d | %d | %.0f B |" % (peer, IDLE_CONNECTIONS, state, before, after, per))
             print("  idle %-10s %-19s %d -> %d KiB, %.0f B per connection" % (peer, state, before, after, per),
