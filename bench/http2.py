@@ -568,9 +568,11 @@ def main():
         if why:
             print("jwtgate parts skipped: %s" % why, flush=True)
             peers = [p for p in peers if p != "jwtgate"]
-        print("machine: %d CPUs, load average %s, %s" % (os.cpu_count(), " ".join(
-            open("/proc/loadavg").read().split()[:3]), subprocess.run(
-            ["h2load", "--version"], capture_output=True, text=True).stdout.strip()), flush=True)
+        machine = "machine: %d CPUs, load average %s at the start, %s, %s" % (
+            os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3]),
+            subprocess.run(["h2load", "--version"], capture_output=True, text=True).stdout.strip(),
+            "jwtgate " + load.JWTGATE if "jwtgate" in peers else "no jwtgate")
+        print(machine, flush=True)
 
         up_port = load.free_port()
         UPSTREAM_PID[0] = load.nginx(d, "upstream", up_port,
@@ -583,6 +585,8 @@ def main():
             report += part_idle(d, up_port, token, peers) + [""]
         if why:
             report.append("jwtgate not measured: %s" % why)
+        report.append(machine)
+        report.append("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
         print()
         print("\n".join(report))
     finally:
