@@ -18,7 +18,7 @@ TIMED       = bash scripts/timed.sh
 # Sanitizer builds: lightly optimized, line tables only, asserts on.
 SANITIZER_CMAKE = -G Ninja -DCMAKE_BUILD_TYPE=Debug "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1"
 
-.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-revocation bench-scale check-configs clean \
+.PHONY: all deps deps-test build run test unit fuzz bench bench-load bench-http2 bench-revocation bench-scale check-configs clean \
         test-asan test-tsan soak
 
 all: build
@@ -100,6 +100,13 @@ bench-revocation: deps-test build
 
 bench-load: build
 	bash bench/load.sh
+
+# HTTP/2: h2load against jwtgate (h2c, cached token), nginx and HAProxy (h2, no
+# auth) at 1 and 2 threads; a gRPC round trip direct and through the gateway;
+# RSS per idle HTTP/2 connection. JWTGATE_BINARY picks another binary (then
+# nothing is built).
+bench-http2:
+	bash bench/http2.sh
 
 # Cost per request against the size of the work: routes, keys, cache entries
 # (Google Benchmark), then RSS per idle connection (a real gateway). BENCH_ARGS

@@ -14,7 +14,7 @@ test_pkgs=(
   openssl curl clang libclang-rt-14-dev nginx-light redis-server chromium
   python3-h2 python3-grpcio nghttp2-client
 )
-bench_pkgs=(wrk haproxy nginx-light)
+bench_pkgs=(wrk haproxy nginx-light nghttp2-client python3-h2 python3-grpcio)
 
 want=("${build_pkgs[@]}")
 case "${1:-build}" in
