@@ -72,6 +72,8 @@ class h2_call final : public upstream_call, public std::enable_shared_from_this<
   bool head_seen = false;
   bool ev_head = false, ev_data = false, ev_end = false;
   std::size_t ev_sent = 0;
+  std::size_t body_sent = 0;  // request body bytes handed to nghttp2
+  bool retried = false;       // sent again after REFUSED_STREAM
 
   flat_head& response_head() noexcept { return response_; }
   flat_head& trailer_head() noexcept { return trailers_; }
@@ -136,6 +138,7 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
     waiting_.clear();
     active_.clear();
     dirty_.clear();
+    retry_.clear();
   }
 
   void expire_if_due(std::chrono::steady_clock::time_point now) {
@@ -214,6 +217,22 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
     deliver();
   }
 
+  // Refused streams go out again, outside nghttp2's callbacks; on a
+  // connection that is going away they fail instead.
+  void resubmit_refused() {
+    auto calls = std::move(retry_);
+    retry_.clear();
+    for (auto& c : calls) {
+      if (c->cancelled()) continue;
+      if (going_away_ || dead_) {
+        c->fail_later(502, "the upstream refused the stream");
+        dirty_.push_back(c);
+        continue;
+      }
+      submit(c);
+    }
+  }
+
   h2_call* find(std::int32_t id) {
     auto it = active_.find(id);
     return it == active_.end() ? nullptr : it->second.get();
@@ -238,6 +257,7 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
     }
     if (n != 0) {
       c->ev_sent += n;
+      c->body_sent += n;
       self.touch(c);
     }
     if (c->req_end_ && c->req_body_.empty()) {
@@ -269,6 +289,7 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
   std::vector<std::shared_ptr<h2_call>> waiting_;
   std::unordered_map<std::int32_t, std::shared_ptr<h2_call>> active_;
   std::vector<std::shared_ptr<h2_call>> dirty_;
+  std::vector<std::shared_ptr<h2_call>> retry_;  // refused streams to send again
   std::unique_ptr<std::uint8_t[]> read_buf_;
   std::string out_;
   bool connecting_ = false, writing_ = false, reading_ = false, flushing_ = false, flush_posted_ = false;
@@ -358,8 +379,22 @@ struct h2_client_callbacks {
     auto c = it->second;
     conn.active_.erase(it);
     if (!c->response_done()) {
-      if (code == NGHTTP2_REFUSED_STREAM) c->fail_later(503, "the upstream refused the stream");
-      else c->fail_later(502, c->head_seen ? "the upstream reset the stream" : "the upstream reset the stream before answering");
+      // RFC 9113 section 8.7: a refused stream was not processed, so it is
+      // sent again once (a new connection's burst can outrun the upstream's
+      // SETTINGS_MAX_CONCURRENT_STREAMS). Not once body bytes are out: they
+      // cannot be sent again.
+      if (code == NGHTTP2_REFUSED_STREAM && !c->head_seen && c->body_sent == 0 && !c->retried &&
+          !c->cancelled()) {
+        c->retried = true;
+        c->stream_id = -1;
+        c->head_bytes = 0;
+        c->response_head().clear();
+        conn.retry_.push_back(c);
+        return 0;
+      }
+      c->fail_later(502, code == NGHTTP2_REFUSED_STREAM ? "the upstream refused the stream"
+                         : c->head_seen ? "the upstream reset the stream"
+                                        : "the upstream reset the stream before answering");
     }
     conn.dirty_.push_back(c);
     return 0;
@@ -450,6 +485,7 @@ void h2_connection::read() {
                                                  nghttp2_strerror(static_cast<int>(rv)));
                                     return self->die(502, "the upstream broke the HTTP/2 protocol");
                                   }
+                                  self->resubmit_refused();
                                   self->flush();
                                   self->deliver();
                                   if (!nghttp2_session_want_read(self->ng_) && !nghttp2_session_want_write(self->ng_))
