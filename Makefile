@@ -51,12 +51,11 @@ test: deps-test $(BUILD)/build.ninja
 	@echo "time: make test total $$(( $$(date +%s) - $$(cat $(BUILD)/.make-test-start) )) s"
 
 # The unit and integration tests against an AddressSanitizer + UBSan build
-# (the harness sees JWTGATE_SANITIZER=address; a report fails the test), but
-# the suites labelled asan_skip (tests/CMakeLists.txt says which and why).
+# (the harness sees JWTGATE_SANITIZER=address; a report fails the test).
 test-asan: deps-test
 	cmake -S . -B $(ASAN_BUILD) $(SANITIZER_CMAKE) -DJWTGATE_SANITIZE=address,undefined
 	$(TIMED) asan-build cmake --build $(ASAN_BUILD) -j $(JOBS)
-	$(TIMED) asan-ctest ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE asan_skip
+	$(TIMED) asan-ctest ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # The integration tests against a ThreadSanitizer build of the gateway, every
 # gateway with two event loops, and the key store's threaded unit test
