@@ -491,7 +491,8 @@ class RawH2:
         self.resets = {}             # stream id -> error code
         self.ended = set()           # stream ids that received END_STREAM
         self.data_bytes = {}         # stream id -> DATA bytes received
-        self.goaway = None           # (error_code, last_stream_id, debug data)
+        self.goaway = None           # the last (error_code, last_stream_id, debug data)
+        self.goaways = []            # every GOAWAY, in order (graceful shutdown sends two)
         self.closed = False
         self.reset_by_peer = False
         self.server_settings = {}
@@ -562,6 +563,7 @@ class RawH2:
             self.settings_received = True
         elif isinstance(f, GoAwayFrame):
             self.goaway = (f.error_code, f.last_stream_id, f.additional_data)
+            self.goaways.append(self.goaway)
         elif isinstance(f, RstStreamFrame):
             self.resets[f.stream_id] = f.error_code
         elif isinstance(f, DataFrame):
