@@ -463,6 +463,22 @@ def data_frame(sid, data, end_stream=False):
     return f.serialize()
 
 
+def raw_frame(ftype, flags, sid, payload):
+    """Any frame, byte for byte (for lengths and types hyperframe will not build)."""
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags])
+            + (sid & 0x7FFFFFFF).to_bytes(4, "big") + payload)
+
+
+def padded_headers_frame(sid, block, pad, end_stream=False):
+    return raw_frame(0x1, 0x4 | 0x8 | (0x1 if end_stream else 0), sid,
+                     bytes([pad]) + block + b"\x00" * pad)
+
+
+def padded_data_frame(sid, data, pad, end_stream=False):
+    return raw_frame(0x0, 0x8 | (0x1 if end_stream else 0), sid,
+                     bytes([pad]) + data + b"\x00" * pad)
+
+
 def table_size_update(size):
     """An HPACK dynamic table size update instruction (RFC 7541 6.3)."""
     out = bytearray(encode_integer(size, 5))
@@ -476,7 +492,7 @@ class RawH2:
     decoded with one HPACK decoder, in order)."""
 
     def __init__(self, port, host=LOCALHOST, settings=None, tls_context=None, timeout=10.0,
-                 preface=True):
+                 preface=True, keep_data=False):
         raw = socket.create_connection((host, port), timeout=timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls_context is not None:
@@ -491,6 +507,8 @@ class RawH2:
         self.resets = {}             # stream id -> error code
         self.ended = set()           # stream ids that received END_STREAM
         self.data_bytes = {}         # stream id -> DATA bytes received
+        self.keep_data = keep_data
+        self.bodies = {}             # stream id -> DATA received (with keep_data)
         self.goaway = None           # the last (error_code, last_stream_id, debug data)
         self.goaways = []            # every GOAWAY, in order (graceful shutdown sends two)
         self.closed = False
@@ -568,6 +586,8 @@ class RawH2:
             self.resets[f.stream_id] = f.error_code
         elif isinstance(f, DataFrame):
             self.data_bytes[f.stream_id] = self.data_bytes.get(f.stream_id, 0) + len(f.data)
+            if self.keep_data:
+                self.bodies.setdefault(f.stream_id, bytearray()).extend(f.data)
             if "END_STREAM" in f.flags:
                 self.ended.add(f.stream_id)
         elif isinstance(f, HeadersFrame):
