@@ -16,6 +16,7 @@ import hashlib
 import os
 import shutil
 import signal
+import threading
 import tempfile
 import time
 import unittest
@@ -44,6 +45,7 @@ class OddHttp1Upstream(_RawServer):
       /hop...        200, chunked, with Connection: keep-alive, X-Hop / Keep-Alive /
                      Proxy-Connection / Upgrade / X-Hop fields (none may reach an
                      HTTP/2 client) and an end-to-end X-Kept field
+      /odd/bigheaders a 12 KB field, 30 Set-Cookie fields and two Vary fields
       /status/N      status N without a body (204, 304)"""
 
     def serve(self, conn):
@@ -70,7 +72,12 @@ class OddHttp1Upstream(_RawServer):
                     return
                 pending += chunk
             pending = pending[length:]
-            if target.startswith("/status/"):
+            if target.startswith("/odd/bigheaders"):
+                cookies = "".join("Set-Cookie: c%d=v%d; Path=/; HttpOnly\r\n" % (i, i)
+                                  for i in range(30))
+                conn.sendall(("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Big: %s\r\n%s"
+                              "Vary: Accept\r\nVary: Origin\r\n\r\nok" % ("b" * 12000, cookies)).encode())
+            elif target.startswith("/status/"):
                 code = int(target.rsplit("/", 1)[1])
                 reason = {204: "No Content", 304: "Not Modified"}.get(code, "X")
                 conn.sendall(("HTTP/1.1 %d %s\r\nX-Status-Test: %d\r\nETag: \"v1\"\r\n\r\n"
@@ -379,6 +386,50 @@ class Http2CleartextTest(H2TestCase):
         self.assertEqual(resp.length, size)
         self.assertEqual(resp.sha256, pattern_sha256(size))
 
+    def test_identity_across_connections_under_load(self):
+        # 4 connections at once, 3 rounds of 90 streams each, 36 subjects, tokens
+        # reused (the verified-token cache) and some anonymous: every answer carries
+        # exactly its own stream's identity.
+        tokens = {"load-%02d" % i: self.keys.mint(sub="load-%02d" % i,
+                                                  alg=("HS256", "RS256", "ES256")[i % 3])
+                  for i in range(36)}
+        subjects = sorted(tokens)
+        errors = []
+
+        def worker(w):
+            try:
+                with H2Client(self.gw.port, timeout=30) as c:
+                    for rnd in range(3):
+                        expected = {}
+                        for i in range(90):
+                            n = (w * 7 + rnd * 13 + i * 5) % 40
+                            if n >= 36:
+                                sid = c.start("GET", "/maybe/w%d/r%d/%d" % (w, rnd, i),
+                                              headers=[("x-user-id", "spoof")])
+                                expected[sid] = []
+                            else:
+                                sid = c.start("GET", "/api/w%d/r%d/%d" % (w, rnd, i),
+                                              token=tokens[subjects[n]])
+                                expected[sid] = [subjects[n]]
+                        for r in c.wait(list(expected), timeout=30):
+                            if not r.done or r.status != 200:
+                                errors.append("w%d: %r" % (w, r))
+                                continue
+                            got = echo_header(echo_json_from(r.json()), "X-User-Id")
+                            if got != expected[r.stream_id]:
+                                errors.append("w%d stream %d: want %r got %r"
+                                              % (w, r.stream_id, expected[r.stream_id], got))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append("w%d: %r" % (w, e))
+
+        threads = [threading.Thread(target=worker, args=(w,), daemon=True) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=90)
+        self.assertFalse(any(t.is_alive() for t in threads), "a worker did not finish")
+        self.assertEqual(errors[:10], [], "%d bad answers" % len(errors))
+
     # -- translation -----------------------------------------------------------------
 
     def test_authority_becomes_host(self):
@@ -605,6 +656,37 @@ class Http2CleartextTest(H2TestCase):
         self.assertEqual(resp.header("x-kept"), "yes")
         self.assertEqual(bytes(resp.body), b"hello world")
         self.assertTrue(resp.ended)
+
+    def test_large_response_head_and_set_cookies(self):
+        c = self.h2()
+        resp = c.get("/odd/bigheaders")
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.header("x-big"), "b" * 12000)
+        self.assertEqual(resp.header_all("set-cookie"),
+                         ["c%d=v%d; Path=/; HttpOnly" % (i, i) for i in range(30)],
+                         "Set-Cookie fields must stay separate (RFC 9113 8.2.3 is for cookie only)")
+        self.assertEqual(", ".join(resp.header_all("vary")), "Accept, Origin")
+        self.assertEqual(bytes(resp.body), b"ok")
+
+    def test_expect_100_continue(self):
+        c = self.h2()
+        body = b"e" * 50000
+        sid = c.start("POST", "/public/expect", headers=[("expect", "100-continue"),
+                                                        ("content-length", str(len(body)))],
+                      end_stream=False)
+        deadline = time.monotonic() + 1.5
+        r = c.streams[sid]
+        while not r.informational and r.headers is None and time.monotonic() < deadline:
+            c.pump(0.2)
+        self.assertIsNone(r.headers, "a final answer before the body: %r" % r)
+        for head in r.informational:
+            self.assertEqual(dict(head).get(":status"), "100", r.informational)
+        c.send_body(sid, body)
+        resp = c.wait([sid])[0]
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json()["body_length"], len(body))
 
     def test_head(self):
         c = self.h2()
