@@ -694,7 +694,10 @@ class H2EchoUpstream(_RawServer):
                        "trailers", "body_sha256", "body_length"}
     and records every request (headers, trailers) it received."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, max_streams=1000, delay=0.0):
+        self.max_streams = max_streams
+        self.delay = delay           # seconds before each answer (streams still overlap)
+        self.protocol_errors = []    # what python3-h2 refused from the gateway
         self.tls_context = None
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -744,7 +747,7 @@ class _H2ServerConnection:
     def run(self):
         self.conn.local_settings = h2.settings.Settings(
             client=False, initial_values={SETTINGS_INITIAL_WINDOW_SIZE: 1 << 24,
-                                          SETTINGS_MAX_CONCURRENT_STREAMS: 1000})
+                                          SETTINGS_MAX_CONCURRENT_STREAMS: self.up.max_streams})
         self.conn.initiate_connection()
         self.conn.increment_flow_control_window(1 << 24)
         self.flush()
@@ -752,9 +755,23 @@ class _H2ServerConnection:
             while self.open:
                 if not self.read_once(None):
                     return
+                if self.up.delay and self.ready:
+                    # Let the other streams of this connection arrive meanwhile.
+                    until = time.monotonic() + self.up.delay
+                    while time.monotonic() < until:
+                        r, _, _ = select.select([self.sock], [], [], until - time.monotonic())
+                        if r and not self.read_once(None):
+                            return
                 while self.ready:
                     self.respond(self.ready.pop(0))
-        except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
+        except h2.exceptions.ProtocolError as e:
+            with self.up.lock:
+                self.up.protocol_errors.append(repr(e))
+            try:
+                self.flush()
+            except OSError:
+                pass
+        except (OSError, ssl.SSLError):
             return
 
     def read_once(self, timeout):

@@ -1026,6 +1026,61 @@ class Http2UpstreamTest(H2TestCase):
             self.assertEqual(self.values(r.json(), "x-user-id"), [expected[r.stream_id]])
 
 
+class Http2UpstreamStreamLimitTest(H2TestCase):
+    """An h2 upstream advertising SETTINGS_MAX_CONCURRENT_STREAMS 2: the gateway
+    queues or spreads 12 concurrent client streams, never exceeds the limit."""
+
+    def test_upstream_stream_limit_respected(self):
+        up = H2EchoUpstream(max_streams=2, delay=0.3)
+        self.addCleanup(up.close)
+        config = gateway_config({"h2c": {"url": up.url, "protocol": "h2"}},
+                                [{"name": "all", "path_prefix": "/", "upstream": "h2c",
+                                  "auth": "none"}])
+        self.gw = start_gateway(self, config)
+        c = self.h2()
+        self.assertTrue(c.wait_settings())
+        sids = [c.start("GET", "/limited/%d" % i) for i in range(12)]
+        results = c.wait(sids, timeout=30)
+        self.assertEqual(up.protocol_errors, [], "the gateway broke the upstream's limit")
+        for r in results:
+            self.assertAnswered(r)
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(sorted(req["path"] for req in up.requests),
+                         sorted("/limited/%d" % i for i in range(12)))
+
+
+class Http2ReloadTest(H2TestCase):
+    """SIGHUP while an HTTP/2 connection is open: the next stream on that same
+    connection uses the new configuration (SPEC 7)."""
+
+    def test_reload_applies_to_new_streams_of_open_connections(self):
+        app = EchoUpstream()
+        self.addCleanup(app.close)
+        config = gateway_config({"app": app.url},
+                                [{"name": "v1", "path_prefix": "/v1", "upstream": "app",
+                                  "auth": "none"}])
+        self.gw = start_gateway(self, config)
+        c = self.h2()
+        self.assertEqual(c.get("/v1/a").status, 200)
+        self.assertEqual(c.get("/v2/a").status, 404)
+        new = dict(config)
+        new["routes"] = [{"name": "v2", "path_prefix": "/v2", "upstream": "app", "auth": "none"}]
+        self.gw.write_config(new)
+        self.gw.signal(signal.SIGHUP)
+        lines = self.gw.wait_for_output(lambda ls: any("reload" in l for l in ls), timeout=10)
+        self.assertIsNotNone(lines, self.gw.stderr_text()[-2000:])
+        deadline = time.monotonic() + 5
+        status = None
+        while time.monotonic() < deadline:
+            status = c.get("/v2/b").status
+            if status == 200:
+                break
+            time.sleep(0.1)
+        self.assertEqual(status, 200, "the open HTTP/2 connection kept the old routes")
+        self.assertEqual(c.get("/v1/b").status, 404)
+        self.assertIsNone(c.goaway)
+
+
 class Http2ConcurrencyLimitTest(H2TestCase):
     """`server.max_concurrent_streams`: advertised in SETTINGS, excess streams
     refused with RST_STREAM REFUSED_STREAM, the others served."""
