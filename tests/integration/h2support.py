@@ -690,6 +690,7 @@ class H2EchoUpstream(_RawServer):
       /trailers/...    the echo JSON, then trailers x-upstream-trailer and x-body-sha256
       .../rst-stream   RST_STREAM INTERNAL_ERROR instead of a response
       .../goaway       GOAWAY INTERNAL_ERROR and the connection closed
+      .../goaway-unprocessed  GOAWAY NO_ERROR with last_stream_id 0, then closed
       anything else    JSON {"headers": [[name, value]...] with pseudo-headers,
                        "trailers", "body_sha256", "body_length"}
     and records every request (headers, trailers) it received."""
@@ -848,6 +849,12 @@ class _H2ServerConnection:
             if "/rst-stream" in path:
                 self.conn.reset_stream(sid, error_code=INTERNAL_ERROR)
                 self.flush()
+            elif "/goaway-unprocessed" in path:
+                # "Nothing of yours was processed" (last_stream_id 0).
+                self.conn.close_connection(error_code=NO_ERROR, last_stream_id=0)
+                self.flush()
+                self.open = False
+                self.sock.close()
             elif "/goaway" in path:
                 self.conn.close_connection(error_code=INTERNAL_ERROR)
                 self.flush()

@@ -972,13 +972,16 @@ class Http2UpstreamTest(H2TestCase):
 
     def test_upstream_stream_reset_and_goaway_are_502(self):
         c = self.h2()
-        for path in ("/h2/rst-stream", "/h2/goaway"):
+        for path in ("/h2/rst-stream", "/h2/goaway", "/h2/goaway-unprocessed"):
             with self.subTest(path=path):
                 resp = c.get(path)
                 self.assertTrue(resp.done, resp)
                 if resp.reset is None:
                     self.assertAnswered(resp)
-                    self.assertEqual(resp.status, 502, resp)
+                    # An unprocessed stream (above GOAWAY's last_stream_id) is safe to
+                    # retry; when that fails too, 502 (503 is accepted: see FINDINGS F14).
+                    self.assertIn(resp.status, (502, 503) if "unprocessed" in path else (502,),
+                                  resp)
                 # gRPC sees it as UNAVAILABLE, trailers-only.
                 sid = c.start("POST", path, headers=[("content-type", "application/grpc"),
                                                     ("te", "trailers")], end_stream=False)
@@ -1039,13 +1042,16 @@ class Http2UpstreamStreamLimitTest(H2TestCase):
         self.gw = start_gateway(self, config)
         c = self.h2()
         self.assertTrue(c.wait_settings())
+        # One request first: the upstream connection and its SETTINGS are known (a
+        # burst on a brand-new connection races the upstream's SETTINGS frame).
+        self.assertEqual(c.get("/limited/warm-up").status, 200)
         sids = [c.start("GET", "/limited/%d" % i) for i in range(12)]
         results = c.wait(sids, timeout=30)
         self.assertEqual(up.protocol_errors, [], "the gateway broke the upstream's limit")
         for r in results:
             self.assertAnswered(r)
             self.assertEqual(r.status, 200, r)
-        self.assertEqual(sorted(req["path"] for req in up.requests),
+        self.assertEqual(sorted(req["path"] for req in up.requests if req["path"] != "/limited/warm-up"),
                          sorted("/limited/%d" % i for i in range(12)))
 
 
