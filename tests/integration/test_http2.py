@@ -28,7 +28,7 @@ from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, TestKey
 from h2support import (CONNECTION_SPECIFIC, PROTOCOL_ERROR, REFUSED_STREAM,
                        SETTINGS_MAX_CONCURRENT_STREAMS, H2Client, H2EchoUpstream, RawH2,
                        RssSampler, curl_h2, h2_tls_context, headers_frame,
-                       protection_counters, request_headers)
+                       process_status, protection_counters, request_headers)
 
 BIG = int(os.environ.get("JWTGATE_H2_BIG_BYTES", str(256 << 20)))
 RSS_LIMIT = 150 << 20
@@ -1261,9 +1261,10 @@ class Http2LargeBodyTest(H2TestCase):
     @classmethod
     def tearDownClass(cls):
         if MEASURED:
-            print("\nHTTP/2 large bodies, %d bytes each: %s" % (BIG, ", ".join(
-                "%s max VmRSS %.1f MiB (%.1f s)" % (k, v[0] / 2**20, v[1])
-                for k, v in sorted(MEASURED.items()))))
+            print("\nHTTP/2 large bodies, %d bytes each: %s; gateway VmHWM %.1f MiB" % (
+                BIG, ", ".join("%s max VmRSS %.1f MiB (%.1f s)" % (k, v[0] / 2**20, v[1])
+                               for k, v in sorted(MEASURED.items())),
+                process_status(cls.gw.proc.pid, "VmHWM") / 2**20))
 
     def check_rss(self, name, sampler, elapsed):
         MEASURED[name] = (sampler.max, elapsed)
