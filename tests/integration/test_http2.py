@@ -28,7 +28,7 @@ from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, TestKey
 from h2support import (CONNECTION_SPECIFIC, PROTOCOL_ERROR, REFUSED_STREAM,
                        SETTINGS_MAX_CONCURRENT_STREAMS, H2Client, H2EchoUpstream, RawH2,
                        RssSampler, curl_h2, h2_tls_context, headers_frame,
-                       process_status, protection_counters, request_headers)
+                       parse_metrics, process_status, protection_counters, request_headers)
 
 BIG = int(os.environ.get("JWTGATE_H2_BIG_BYTES", str(256 << 20)))
 RSS_LIMIT = 150 << 20
@@ -204,6 +204,10 @@ class Http2CleartextTest(H2TestCase):
         self.assertEqual(data["query"], "x=1")
         self.assertEqual(data["version"], "HTTP/1.1")
         self.assertEqual(echo_header(echo_json_from(data), "X-Forwarded-Proto"), ["http"])
+        self.assertEqual(echo_header(echo_json_from(data), "X-Forwarded-For"), ["127.0.0.1"])
+        resp = c.get("/public/xff", headers=[("x-forwarded-for", "10.1.2.3")])
+        self.assertEqual(echo_header(echo_json_from(resp.json()), "X-Forwarded-For"),
+                         ["10.1.2.3, 127.0.0.1"])
         self.assertTrue(c.ping(), "no PING ACK")
 
     def test_curl_prior_knowledge(self):
@@ -280,6 +284,62 @@ class Http2CleartextTest(H2TestCase):
         self.assertNotIn("/admin/x", seen, "a denied stream reached the upstream")
         resp = c.get("/admin/ok", token=self.keys.mint(sub="root", scope="read admin"))
         self.assertEqual(resp.status, 200, resp)
+
+    def test_two_authorization_fields_are_400(self):
+        # SPEC 4: more than one Authorization header is 400, on every route.
+        c = self.h2()
+        before = len(self.app.requests)
+        tok = self.keys.mint(sub="double")
+        for path in ("/api/double", "/public/double"):
+            with self.subTest(path=path):
+                resp = c.get(path, headers=[("authorization", "Bearer " + tok),
+                                            ("authorization", "Bearer " + tok)])
+                self.assertTrue(resp.done, resp)
+                if resp.reset is None:
+                    self.assertEqual(resp.status, 400, resp)
+        seen = self.app.paths_seen()[before:]
+        self.assertNotIn("/api/double", seen)
+        self.assertNotIn("/public/double", seen)
+
+    def test_connect_is_not_tunnelled(self):
+        c = self.h2()
+        before = len(self.app.requests)
+        sid = c.start(None, None, pseudo=[(":method", "CONNECT"),
+                                          (":authority", "127.0.0.1:%d" % self.app.port)],
+                      end_stream=False)
+        resp = c.wait([sid], timeout=5)[0]
+        self.assertTrue(resp.done or resp.headers is not None, resp)
+        self.assertNotEqual(resp.status, 200, "CONNECT opened a tunnel: %r" % resp)
+        self.assertEqual(len(self.app.requests), before)
+
+    def metric(self, name):
+        for n, labels, value in parse_metrics(self.gw.admin_get("/metrics").body.decode()):
+            if n == name and not labels:
+                return value
+        self.fail("no %s in /metrics" % name)
+
+    def wait_metric(self, name, want, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        value = self.metric(name)
+        while value != want and time.monotonic() < deadline:
+            time.sleep(0.1)
+            value = self.metric(name)
+        return value
+
+    def test_http2_connection_and_stream_metrics(self):
+        time.sleep(0.3)  # connections of earlier tests are closed by their cleanups
+        open_before = self.metric("jwtgate_http2_connections")
+        streams_before = self.metric("jwtgate_http2_streams_total")
+        c = H2Client(self.gw.port)
+        sids = [c.start("GET", "/public/metric/%d" % i) for i in range(7)]
+        for r in c.wait(sids):
+            self.assertEqual(r.status, 200, r)
+        self.assertEqual(self.wait_metric("jwtgate_http2_connections", open_before + 1),
+                         open_before + 1)
+        self.assertGreaterEqual(self.metric("jwtgate_http2_streams_total") - streams_before, 7)
+        c.close()
+        self.assertEqual(self.wait_metric("jwtgate_http2_connections", open_before),
+                         open_before, "closed HTTP/2 connection still counted")
 
     def test_no_route_is_404(self):
         c = self.h2()
@@ -1053,6 +1113,71 @@ class Http2UpstreamStreamLimitTest(H2TestCase):
             self.assertEqual(r.status, 200, r)
         self.assertEqual(sorted(req["path"] for req in up.requests if req["path"] != "/limited/warm-up"),
                          sorted("/limited/%d" % i for i in range(12)))
+
+
+class Http2TokenSourcesTest(H2TestCase):
+    """forward_token: false with a query-parameter token over HTTP/2, toward an
+    HTTP/1.1 and an h2 upstream: the token is taken out of :path, the rest of the
+    query is kept, the identity is set."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.keys = TestKeys.get()
+        cls.app = EchoUpstream()
+        cls.addClassCleanup(cls.app.close)
+        cls.h2up = H2EchoUpstream()
+        cls.addClassCleanup(cls.h2up.close)
+        provider = provider_config(cls.keys, forward_token=False, token_from=[
+            {"header": "Authorization", "prefix": "Bearer "}, {"query": "access_token"},
+            {"cookie": "access_token"}])
+        config = gateway_config({"app": cls.app.url,
+                                 "h2c": {"url": cls.h2up.url, "protocol": "h2"}},
+                                [{"name": "h2", "path_prefix": "/h2", "upstream": "h2c",
+                                  "auth": {"providers": ["corp"]}},
+                                 {"name": "h1", "path_prefix": "/h1", "upstream": "app",
+                                  "auth": {"providers": ["corp"]}}],
+                                providers={"corp": provider})
+        cls.gw = start_gateway(cls, config)
+
+    def test_query_token_removed(self):
+        tok = self.keys.mint(sub="query-user")
+        c = self.h2()
+        resp = c.get("/h1/q?a=1&access_token=%s&b=2" % tok)
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        data = echo_json_from(resp.json())
+        self.assertEqual(echo_header(data, "X-User-Id"), ["query-user"])
+        self.assertNotIn(tok, data["target"])
+        self.assertNotIn("access_token", data["query"])
+        self.assertIn("a=1", data["query"])
+        self.assertIn("b=2", data["query"])
+        resp = c.get("/h2/q?a=1&access_token=%s&b=2" % tok)
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        fields = resp.json()["headers"]
+        path = [v for k, v in fields if k == ":path"][0]
+        self.assertNotIn(tok, path)
+        self.assertTrue(path.startswith("/h2/q?"), path)
+        self.assertIn("a=1", path)
+        self.assertIn("b=2", path)
+        self.assertEqual([v for k, v in fields if k == "x-user-id"], ["query-user"])
+
+    def test_cookie_and_header_tokens_removed(self):
+        tok = self.keys.mint(sub="cookie-user")
+        c = self.h2()
+        resp = c.get("/h2/c", headers=[("cookie", "a=1"), ("cookie", "access_token=" + tok),
+                                       ("cookie", "b=2")])
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 200, resp)
+        fields = resp.json()["headers"]
+        cookies = "; ".join(v for k, v in fields if k == "cookie")
+        self.assertNotIn(tok, cookies)
+        self.assertIn("a=1", cookies)
+        self.assertIn("b=2", cookies)
+        resp = c.get("/h2/h", token=tok)
+        fields = resp.json()["headers"]
+        self.assertEqual([v for k, v in fields if k == "authorization"], [])
+        self.assertEqual([v for k, v in fields if k == "x-user-id"], ["cookie-user"])
 
 
 class Http2ReloadTest(H2TestCase):
