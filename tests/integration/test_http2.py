@@ -13,6 +13,7 @@ the large-body cases; set it to 1073741824 for the 1 GiB run of SPEC 9.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -856,6 +857,34 @@ class Http2TlsTest(H2TestCase):
         resp = c.get("/api/x", scheme="https")
         self.assertAuthError(resp, 401, "missing_token", "missing_token")
 
+    def test_bodies_over_tls(self):
+        size = 48 * 1024 * 1024
+        common = ["--cacert", self.pki.ca_file, "--resolve",
+                  "localhost:%d:%s" % (self.gw.port, LOCALHOST)]
+        down = curl_h2("https://localhost:%d/download/%d" % (self.gw.port, size), args=common,
+                       prior_knowledge=False, timeout=120)
+        self.assertEqual(down.returncode, 0, down)
+        self.assertEqual(down.http_version, "2", down)
+        self.assertEqual(down.length, size)
+        self.assertEqual(down.sha256, pattern_sha256(size))
+        up = curl_h2("https://localhost:%d/public/up" % self.gw.port, args=common,
+                     upload=pattern_chunks(size, size=1 << 20), prior_knowledge=False,
+                     timeout=120)
+        self.assertEqual(up.returncode, 0, up)
+        self.assertEqual(up.http_version, "2", up)
+        self.assertEqual(up.status, 200, up)
+        data = json.loads(up.head)
+        self.assertEqual(data["body_length"], size)
+        self.assertEqual(data["body_sha256"], pattern_sha256(size))
+        # Many streams at once over one TLS connection.
+        c = self.h2(tls_context=h2_tls_context(self.pki))
+        sids = [c.start("GET", "/download/%d" % (300000 + i), scheme="https", keep_body=False)
+                for i in range(20)]
+        for i, r in enumerate(c.wait(sids, timeout=60)):
+            self.assertAnswered(r)
+            self.assertEqual(r.length, 300000 + i)
+            self.assertEqual(r.sha256, pattern_sha256(300000 + i))
+
     def test_alpn_http11_only(self):
         ctx = h2_tls_context(self.pki, ("http/1.1",))
         with HttpConn(LOCALHOST, self.gw.port, tls_context=ctx) as conn:
@@ -1410,7 +1439,6 @@ class Http2LargeBodyTest(H2TestCase):
         self.assertEqual(res.returncode, 0, res)
         self.assertEqual(res.http_version, "2", res)
         self.assertEqual(res.status, 200, res)
-        import json
         data = json.loads(res.head)
         self.assertEqual(data["body_length"], BIG)
         self.assertEqual(data["body_sha256"], self.big_sha)
