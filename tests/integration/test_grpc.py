@@ -1,4 +1,4 @@
-"""gRPC through the gateway (SPEC section 9): a real grpcio server behind an
+"""gRPC through the gateway (SPEC section 9): a real grpcio server behind a
 `protocol: h2` upstream and grpcio clients in front, over h2c and over TLS with
 ALPN h2. Unary and the three streaming kinds, metadata both ways, trailing
 metadata, identity headers seen by the server as metadata (client copies
@@ -290,8 +290,8 @@ class GrpcTest(GatewayTestCase):
         self.assertDenied(err, grpc.StatusCode.UNAVAILABLE, None, www=False)
 
     def test_trailers_only_frames(self):
-        """The denial is one HEADERS frame with END_STREAM: :status 200,
-        content-type application/grpc, grpc-status, grpc-message, www-authenticate."""
+        # The denial is one HEADERS frame with END_STREAM: :status 200, content-type
+        # application/grpc, grpc-status, grpc-message, www-authenticate.
         grpc_headers = [("content-type", "application/grpc"), ("te", "trailers")]
         cases = [
             (SVC + "Unary", None, "16", True),
