@@ -320,6 +320,29 @@ class GrpcTest(GatewayTestCase):
                     self.assertEqual(urllib.parse.unquote(message), description)
                     self.assertEqual(resp.header("www-authenticate") is not None, www, resp)
 
+    def test_path_tricks_do_not_bypass_route_auth(self):
+        # The public route goes to the TLS server; Admin needs a token with the
+        # orders.admin scope. A :path that normalizes into Admin is judged as Admin.
+        before = self.server.call_count()
+        tls_before = self.tls_server.call_count()
+        tricks = [PUBLIC + "../jwtgate.test.Admin/Unary",
+                  PUBLIC + "%2e%2e/jwtgate.test.Admin/Unary",
+                  PUBLIC + "./../../jwtgate.test.Admin/Unary",
+                  "//jwtgate.test.Admin/Unary"]
+        with H2Client(self.gw.port) as c:
+            for path in tricks:
+                with self.subTest(path=path):
+                    sid = c.start("POST", path, headers=[("content-type", "application/grpc"),
+                                                         ("te", "trailers")], end_stream=False)
+                    c.send_body(sid, b"\x00\x00\x00\x00\x00")
+                    resp = c.wait([sid])[0]
+                    self.assertTrue(resp.done, resp)
+                    if resp.reset is None:
+                        self.assertEqual(resp.status, 200, resp)
+                        self.assertIn(resp.header("grpc-status"), ("16", "13"), resp)
+        self.assertEqual(self.server.call_count(), before, "a trick path reached Admin")
+        self.assertEqual(self.tls_server.call_count(), tls_before)
+
     def test_grpc_proto_content_type_is_grpc(self):
         # content-type application/grpc+proto is gRPC too.
         with H2Client(self.gw.port) as c:
