@@ -966,15 +966,20 @@ class Http2UpstreamTest(H2TestCase):
         cls.addClassCleanup(cls.h2up.close)
         cls.h2tls = H2EchoUpstream(tls=(cls.pki.cert_file, cls.pki.key_file))
         cls.addClassCleanup(cls.h2tls.close)
+        cls.other_pki = TestPKI(cls.dir, "h2 other CA")
         upstreams = {
             "h2c": {"url": cls.h2up.url, "protocol": "h2"},
             "h2tls": {"url": cls.h2tls.url, "protocol": "h2", "tls": {"ca_file": cls.pki.ca_file}},
+            "h2wrongca": {"url": cls.h2tls.url, "protocol": "h2",
+                          "tls": {"ca_file": cls.other_pki.ca_file}},
         }
         routes = [
             {"name": "h2api", "path_prefix": "/h2api", "upstream": "h2c",
              "auth": {"providers": ["corp"]}},
             {"name": "h2", "path_prefix": "/h2", "upstream": "h2c", "auth": "none"},
             {"name": "h2tls", "path_prefix": "/tls", "upstream": "h2tls", "auth": "none"},
+            {"name": "h2wrongca", "path_prefix": "/wrongca", "upstream": "h2wrongca",
+             "auth": "none"},
         ]
         config = gateway_config(upstreams, routes, providers={"corp": corp_provider(cls.keys)})
         cls.gw = start_gateway(cls, config)
@@ -1092,6 +1097,14 @@ class Http2UpstreamTest(H2TestCase):
         self.assertEqual(resp.status, 200, resp)
         self.assertEqual(self.values(resp.json(), ":scheme"), ["https"])
         self.assertIn("h2", self.h2tls.alpn_seen)
+
+    def test_h2_tls_upstream_with_wrong_ca_is_502(self):
+        before = len(self.h2tls.requests)
+        c = self.h2()
+        resp = c.get("/wrongca/x")
+        self.assertAnswered(resp)
+        self.assertEqual(resp.status, 502, resp)
+        self.assertEqual(len(self.h2tls.requests), before, "a request crossed an unverified TLS link")
 
     def test_download_and_upload_through_h2_upstream(self):
         size = 8 * 1024 * 1024
