@@ -40,6 +40,7 @@ def _md_value(value):
 class GrpcTestServer:
     def __init__(self, tls=None):
         self.calls = []  # (method, [(k, v)]) per call, in arrival order
+        self.sleep_active = []  # context.is_active() after each Sleep: False = cancelled
         self.lock = threading.Lock()
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64),
                                   options=[("grpc.so_reuseport", 0),
@@ -112,7 +113,7 @@ class GrpcTestServer:
         n, size = int(spec["n"]), int(spec.get("size", 16))
         context.set_trailing_metadata([("x-srv-trailer", "server-stream-done")])
         for i in range(min(n, 100000)):
-            yield (b"%08d:" % i) + bytes((i + j) % 251 for j in range(size))
+            yield server_stream_message(i, size)
 
     def _bidi(self, request_iterator, context):
         self._record("Bidi", context)
@@ -132,11 +133,18 @@ class GrpcTestServer:
         remaining = context.time_remaining()
         seconds = min(float(request.decode() or "0"), 10.0)
         time.sleep(seconds)
+        with self.lock:
+            self.sleep_active.append(context.is_active())
         return json.dumps({"metadata": md, "time_remaining": remaining}).encode()
 
 
+_BLOCK = bytes(range(251)) * (((4 << 20) // 251) + 2)
+
+
 def server_stream_message(i, size):
-    return (b"%08d:" % i) + bytes((i + j) % 251 for j in range(size))
+    """Message i of ServerStream: its index, then `size` pattern bytes starting at i % 251."""
+    start = i % 251
+    return (b"%08d:" % i) + _BLOCK[start:start + min(size, 4 << 20)]
 
 
 def insecure_channel(port):

@@ -463,6 +463,22 @@ def data_frame(sid, data, end_stream=False):
     return f.serialize()
 
 
+def raw_frame(ftype, flags, sid, payload):
+    """Any frame, byte for byte (for lengths and types hyperframe will not build)."""
+    return (len(payload).to_bytes(3, "big") + bytes([ftype, flags])
+            + (sid & 0x7FFFFFFF).to_bytes(4, "big") + payload)
+
+
+def padded_headers_frame(sid, block, pad, end_stream=False):
+    return raw_frame(0x1, 0x4 | 0x8 | (0x1 if end_stream else 0), sid,
+                     bytes([pad]) + block + b"\x00" * pad)
+
+
+def padded_data_frame(sid, data, pad, end_stream=False):
+    return raw_frame(0x0, 0x8 | (0x1 if end_stream else 0), sid,
+                     bytes([pad]) + data + b"\x00" * pad)
+
+
 def table_size_update(size):
     """An HPACK dynamic table size update instruction (RFC 7541 6.3)."""
     out = bytearray(encode_integer(size, 5))
@@ -476,7 +492,7 @@ class RawH2:
     decoded with one HPACK decoder, in order)."""
 
     def __init__(self, port, host=LOCALHOST, settings=None, tls_context=None, timeout=10.0,
-                 preface=True):
+                 preface=True, keep_data=False):
         raw = socket.create_connection((host, port), timeout=timeout)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls_context is not None:
@@ -491,7 +507,10 @@ class RawH2:
         self.resets = {}             # stream id -> error code
         self.ended = set()           # stream ids that received END_STREAM
         self.data_bytes = {}         # stream id -> DATA bytes received
-        self.goaway = None           # (error_code, last_stream_id, debug data)
+        self.keep_data = keep_data
+        self.bodies = {}             # stream id -> DATA received (with keep_data)
+        self.goaway = None           # the last (error_code, last_stream_id, debug data)
+        self.goaways = []            # every GOAWAY, in order (graceful shutdown sends two)
         self.closed = False
         self.reset_by_peer = False
         self.server_settings = {}
@@ -562,10 +581,13 @@ class RawH2:
             self.settings_received = True
         elif isinstance(f, GoAwayFrame):
             self.goaway = (f.error_code, f.last_stream_id, f.additional_data)
+            self.goaways.append(self.goaway)
         elif isinstance(f, RstStreamFrame):
             self.resets[f.stream_id] = f.error_code
         elif isinstance(f, DataFrame):
             self.data_bytes[f.stream_id] = self.data_bytes.get(f.stream_id, 0) + len(f.data)
+            if self.keep_data:
+                self.bodies.setdefault(f.stream_id, bytearray()).extend(f.data)
             if "END_STREAM" in f.flags:
                 self.ended.add(f.stream_id)
         elif isinstance(f, HeadersFrame):
@@ -668,11 +690,15 @@ class H2EchoUpstream(_RawServer):
       /trailers/...    the echo JSON, then trailers x-upstream-trailer and x-body-sha256
       .../rst-stream   RST_STREAM INTERNAL_ERROR instead of a response
       .../goaway       GOAWAY INTERNAL_ERROR and the connection closed
+      .../goaway-unprocessed  GOAWAY NO_ERROR with last_stream_id 0, then closed
       anything else    JSON {"headers": [[name, value]...] with pseudo-headers,
                        "trailers", "body_sha256", "body_length"}
     and records every request (headers, trailers) it received."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, max_streams=1000, delay=0.0):
+        self.max_streams = max_streams
+        self.delay = delay           # seconds before each answer (streams still overlap)
+        self.protocol_errors = []    # what python3-h2 refused from the gateway
         self.tls_context = None
         if tls:
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -722,7 +748,7 @@ class _H2ServerConnection:
     def run(self):
         self.conn.local_settings = h2.settings.Settings(
             client=False, initial_values={SETTINGS_INITIAL_WINDOW_SIZE: 1 << 24,
-                                          SETTINGS_MAX_CONCURRENT_STREAMS: 1000})
+                                          SETTINGS_MAX_CONCURRENT_STREAMS: self.up.max_streams})
         self.conn.initiate_connection()
         self.conn.increment_flow_control_window(1 << 24)
         self.flush()
@@ -730,9 +756,23 @@ class _H2ServerConnection:
             while self.open:
                 if not self.read_once(None):
                     return
+                if self.up.delay and self.ready:
+                    # Let the other streams of this connection arrive meanwhile.
+                    until = time.monotonic() + self.up.delay
+                    while time.monotonic() < until:
+                        r, _, _ = select.select([self.sock], [], [], until - time.monotonic())
+                        if r and not self.read_once(None):
+                            return
                 while self.ready:
                     self.respond(self.ready.pop(0))
-        except (OSError, ssl.SSLError, h2.exceptions.ProtocolError):
+        except h2.exceptions.ProtocolError as e:
+            with self.up.lock:
+                self.up.protocol_errors.append(repr(e))
+            try:
+                self.flush()
+            except OSError:
+                pass
+        except (OSError, ssl.SSLError):
             return
 
     def read_once(self, timeout):
@@ -809,6 +849,12 @@ class _H2ServerConnection:
             if "/rst-stream" in path:
                 self.conn.reset_stream(sid, error_code=INTERNAL_ERROR)
                 self.flush()
+            elif "/goaway-unprocessed" in path:
+                # "Nothing of yours was processed" (last_stream_id 0).
+                self.conn.close_connection(error_code=NO_ERROR, last_stream_id=0)
+                self.flush()
+                self.open = False
+                self.sock.close()
             elif "/goaway" in path:
                 self.conn.close_connection(error_code=INTERNAL_ERROR)
                 self.flush()

@@ -1,4 +1,4 @@
-"""gRPC through the gateway (SPEC section 9): a real grpcio server behind an
+"""gRPC through the gateway (SPEC section 9): a real grpcio server behind a
 `protocol: h2` upstream and grpcio clients in front, over h2c and over TLS with
 ALPN h2. Unary and the three streaming kinds, metadata both ways, trailing
 metadata, identity headers seen by the server as metadata (client copies
@@ -17,9 +17,10 @@ import urllib.parse
 
 import grpc
 
+import harness
 from harness import (GatewayTestCase, TestKeys, TestPKI, free_port, gateway_config,
                      provider_config, start_gateway)
-from h2support import H2Client
+from h2support import H2Client, process_status
 from grpc_support import (GrpcTestServer, bearer, insecure_channel, metadata_values,
                           secure_channel, server_stream_message)
 
@@ -289,8 +290,8 @@ class GrpcTest(GatewayTestCase):
         self.assertDenied(err, grpc.StatusCode.UNAVAILABLE, None, www=False)
 
     def test_trailers_only_frames(self):
-        """The denial is one HEADERS frame with END_STREAM: :status 200,
-        content-type application/grpc, grpc-status, grpc-message, www-authenticate."""
+        # The denial is one HEADERS frame with END_STREAM: :status 200, content-type
+        # application/grpc, grpc-status, grpc-message, www-authenticate.
         grpc_headers = [("content-type", "application/grpc"), ("te", "trailers")]
         cases = [
             (SVC + "Unary", None, "16", True),
@@ -319,6 +320,29 @@ class GrpcTest(GatewayTestCase):
                     self.assertEqual(urllib.parse.unquote(message), description)
                     self.assertEqual(resp.header("www-authenticate") is not None, www, resp)
 
+    def test_path_tricks_do_not_bypass_route_auth(self):
+        # The public route goes to the TLS server; Admin needs a token with the
+        # orders.admin scope. A :path that normalizes into Admin is judged as Admin.
+        before = self.server.call_count()
+        tls_before = self.tls_server.call_count()
+        tricks = [PUBLIC + "../jwtgate.test.Admin/Unary",
+                  PUBLIC + "%2e%2e/jwtgate.test.Admin/Unary",
+                  PUBLIC + "./../../jwtgate.test.Admin/Unary",
+                  "//jwtgate.test.Admin/Unary"]
+        with H2Client(self.gw.port) as c:
+            for path in tricks:
+                with self.subTest(path=path):
+                    sid = c.start("POST", path, headers=[("content-type", "application/grpc"),
+                                                         ("te", "trailers")], end_stream=False)
+                    c.send_body(sid, b"\x00\x00\x00\x00\x00")
+                    resp = c.wait([sid])[0]
+                    self.assertTrue(resp.done, resp)
+                    if resp.reset is None:
+                        self.assertEqual(resp.status, 200, resp)
+                        self.assertIn(resp.header("grpc-status"), ("16", "13"), resp)
+        self.assertEqual(self.server.call_count(), before, "a trick path reached Admin")
+        self.assertEqual(self.tls_server.call_count(), tls_before)
+
     def test_grpc_proto_content_type_is_grpc(self):
         # content-type application/grpc+proto is gRPC too.
         with H2Client(self.gw.port) as c:
@@ -328,6 +352,108 @@ class GrpcTest(GatewayTestCase):
             resp = c.wait([sid])[0]
             self.assertEqual(resp.status, 200, resp)
             self.assertEqual(resp.header("grpc-status"), "16", resp)
+
+
+class GrpcLimitsTest(GatewayTestCase):
+    """Per-stream limits on gRPC calls: what the gateway answers itself is a
+    trailers-only gRPC response (SPEC 9: 413/431 -> grpc-status 2), a cancelled
+    call reaches the server as a cancellation, and a long server stream passes with
+    bounded gateway memory."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = GrpcTestServer()
+        cls.addClassCleanup(cls.server.close)
+        config = gateway_config({"grpc": {"url": cls.server.url, "protocol": "h2"}},
+                                [{"name": "all", "path_prefix": "/", "upstream": "grpc",
+                                  "auth": "none"}],
+                                server={"max_header_bytes": 4096, "max_body_bytes": 1 << 20})
+        cls.gw = start_gateway(cls, config)
+        cls.channel = insecure_channel(cls.gw.port)
+        cls.addClassCleanup(cls.channel.close)
+
+    def tearDown(self):
+        self.assertTrue(self.gw.alive(), "gateway died:\n" + self.gw.stderr_text()[-3000:])
+
+    def grpc_stream(self, c, path, extra=(), body=b"\x00\x00\x00\x00\x00"):
+        sid = c.start("POST", path, headers=[("content-type", "application/grpc"),
+                                             ("te", "trailers")] + list(extra), end_stream=False)
+        c.send_body(sid, body)
+        return c.wait([sid])[0]
+
+    def test_oversized_metadata(self):
+        before = self.server.call_count()
+        with H2Client(self.gw.port) as c:
+            resp = self.grpc_stream(c, PUBLIC + "Unary", extra=[("x-big-bin", "A" * 8000)])
+            self.assertTrue(resp.done, resp)
+            if resp.reset is None:
+                self.assertEqual(resp.status, 200, "431 for gRPC must be trailers-only: %r" % resp)
+                self.assertTrue(resp.headers_ended_stream, resp)
+                self.assertEqual(resp.header("grpc-status"), "2", resp)
+                self.assertTrue(resp.header("grpc-message"), resp)
+        self.assertEqual(self.server.call_count(), before)
+        # grpcio's own view of it: an error, never OK.
+        err = None
+        try:
+            self.channel.unary_unary(PUBLIC + "Unary")(b"", metadata=[("x-big", "v" * 8000)],
+                                                         timeout=10)
+        except grpc.RpcError as e:
+            err = e
+        self.assertIsNotNone(err, "an 8 KB header list passed max_header_bytes 4096")
+        self.assertIn(err.code(), (grpc.StatusCode.UNKNOWN, grpc.StatusCode.UNAVAILABLE,
+                                   grpc.StatusCode.INTERNAL, grpc.StatusCode.RESOURCE_EXHAUSTED))
+
+    def test_oversized_message(self):
+        before = self.server.call_count()
+        big = b"\x00" + (2 << 20).to_bytes(4, "big") + b"m" * (2 << 20)
+        with H2Client(self.gw.port) as c:
+            resp = self.grpc_stream(c, PUBLIC + "Unary",
+                                    extra=[("content-length", str(len(big)))], body=big)
+            self.assertTrue(resp.done, resp)
+            if resp.reset is None:
+                self.assertEqual(resp.status, 200, "413 for gRPC must be trailers-only: %r" % resp)
+                self.assertEqual(resp.header("grpc-status"), "2", resp)
+        self.assertEqual(self.server.call_count(), before)
+        ok = self.channel.unary_unary(PUBLIC + "Unary")(b"m" * 1000, timeout=10)
+        self.assertEqual(json.loads(ok)["request_len"], 1000)
+
+    def test_client_cancel_reaches_server(self):
+        fn = self.channel.unary_unary(PUBLIC + "Sleep")
+        fut = fn.future(b"3", timeout=20)
+        deadline = time.monotonic() + 5
+        while self.server.call_count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        self.assertTrue(fut.cancel())
+        with self.assertRaises(grpc.FutureCancelledError):
+            fut.result()
+        # The server learns of it (the gateway resets the upstream stream).
+        deadline = time.monotonic() + 8
+        while not self.server.sleep_active and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.server.sleep_active, [False],
+                         "the cancelled call was still active on the server")
+        # The channel and the gateway carry on.
+        ok = self.channel.unary_unary(PUBLIC + "Unary")(b"after-cancel", timeout=10)
+        self.assertEqual(json.loads(ok)["request_len"], len(b"after-cancel"))
+
+    def test_long_server_stream_bounded_memory(self):
+        # 200 messages of 512 KiB (100 MiB) read slowly at first.
+        fn = self.channel.unary_stream(PUBLIC + "ServerStream")
+        call = fn(json.dumps({"n": 200, "size": 512 * 1024}).encode(), timeout=120)
+        peak = 0
+        count = 0
+        for msg in call:
+            if count < 5:
+                time.sleep(0.3)
+            count += 1
+            if count % 20 == 0:
+                peak = max(peak, process_status(self.gw.proc.pid, "VmRSS"))
+        self.assertEqual(count, 200)
+        self.assertEqual(call.code(), grpc.StatusCode.OK)
+        if not harness.SANITIZER:
+            self.assertLess(peak, 150 << 20, "gateway VmRSS %.1f MiB" % (peak / 2**20))
+        print("\ngRPC 100 MiB server stream: gateway VmRSS peak %.1f MiB" % (peak / 2**20))
 
 
 if __name__ == "__main__":

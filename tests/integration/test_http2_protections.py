@@ -5,20 +5,28 @@ client that never reads. Each must end with a GOAWAY (or the attacking stream
 refused), with bounded gateway memory, no crash, other connections served during
 and right after the attack, and jwtgate_http2_protection_total rising on /metrics.
 
+Http2FrameRobustnessTest sends frames a conforming client never sends (bad
+lengths, bad stream ids, window overflows, padding, unknown types) and expects
+the error code RFC 9113 names, never a crash.
+
 Frames are built with hyperframe/hpack (python3-h2's building blocks), so nothing
 here is shaped by the library the gateway uses. Every loop is bounded in bytes,
 frames and time.
 """
 
+import hashlib
+import json
 import threading
 import time
 import unittest
 
 import harness
 from harness import EchoUpstream, GatewayTestCase, gateway_config, start_gateway
-from h2support import (CANCEL, COMPRESSION_ERROR, MAX_WINDOW, SETTINGS_INITIAL_WINDOW_SIZE,
-                       H2Client, RawH2, continuation_frame, headers_frame, ping_frame,
-                       process_status, protection_counters, request_headers, rst_frame,
+from h2support import (CANCEL, COMPRESSION_ERROR, FLOW_CONTROL_ERROR, FRAME_SIZE_ERROR,
+                       MAX_WINDOW, PROTOCOL_ERROR, SETTINGS_INITIAL_WINDOW_SIZE, STREAM_CLOSED,
+                       H2Client, RawH2, continuation_frame, data_frame, headers_frame,
+                       padded_data_frame, padded_headers_frame, ping_frame, process_status,
+                       protection_counters, raw_frame, request_headers, rst_frame,
                        settings_frame, table_size_update, window_update_frame)
 
 RSS_LIMIT = 150 << 20
@@ -398,6 +406,167 @@ class Http2ProtectionsTest(GatewayTestCase):
         self.assertServed("after-slow-reader")
         self.assertMemoryBounded("slow_reader")
         self.assertCounterRose(before, "slow_reader")
+
+
+class Http2FrameRobustnessTest(GatewayTestCase):
+    """Frames a conforming client never sends: each gets the error RFC 9113 names
+    (a connection error: GOAWAY with that code; a stream error: RST_STREAM), or is
+    ignored where the RFC says so, and the gateway keeps serving."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.app = EchoUpstream()
+        cls.addClassCleanup(cls.app.close)
+        config = gateway_config({"app": cls.app.url},
+                                [{"name": "all", "path_prefix": "/", "upstream": "app",
+                                  "auth": "none"}])
+        cls.gw = start_gateway(cls, config)
+
+    def tearDown(self):
+        self.assertTrue(self.gw.alive(), "gateway died:\n" + self.gw.stderr_text()[-3000:])
+        with H2Client(self.gw.port, timeout=10) as c:
+            resp = c.get("/after")
+            self.assertTrue(resp.done and resp.status == 200, resp)
+
+    def connect(self, settings=None, keep_data=False):
+        raw = RawH2(self.gw.port, settings=settings, timeout=5, keep_data=keep_data)
+        self.addCleanup(raw.close)
+        raw.read(3.0, until=lambda r: r.settings_received)
+        self.assertTrue(raw.settings_received)
+        raw.ack_settings()
+        return raw
+
+    def req(self, raw, path, end_stream=True):
+        return raw.encode(request_headers("POST" if not end_stream else "GET", path))
+
+    def assertConnectionError(self, raw, codes, what):
+        raw.read(5.0, until=lambda r: r.ended_by_server())
+        self.assertIsNotNone(raw.goaway, "%s: no GOAWAY (closed=%r)" % (what, raw.closed))
+        self.assertIn(raw.goaway[0], codes, "%s: GOAWAY %r" % (what, raw.goaway))
+
+    def test_padding_is_stripped(self):
+        raw = self.connect(keep_data=True)
+        body = b"hello padded world"
+        raw.send(padded_headers_frame(1, self.req(raw, "/padded", end_stream=False), 40)
+                 + padded_data_frame(1, body[:5], 100) + padded_data_frame(1, body[5:], 0, True))
+        raw.read(5.0, until=lambda r: r.stream_done(1))
+        self.assertEqual(raw.status(1), 200, (raw.headers, raw.resets, raw.goaway))
+        data = json.loads(bytes(raw.bodies[1]))
+        self.assertEqual(data["path"], "/padded")
+        self.assertEqual(data["body_length"], len(body))
+        self.assertEqual(data["body_sha256"], hashlib.sha256(body).hexdigest())
+
+    def test_priority_and_unknown_frames_are_ignored(self):
+        raw = self.connect()
+        priority = raw_frame(0x2, 0, 1, (0).to_bytes(4, "big") + b"\x10")
+        unknown0 = raw_frame(0xEE, 0xFF, 0, b"extension on stream 0")
+        unknown1 = raw_frame(0xEE, 0, 1, b"extension on stream 1")
+        raw.send(priority + unknown0 + headers_frame(1, self.req(raw, "/ignored")) + unknown1
+                 + raw_frame(0x2, 0, 3, (1).to_bytes(4, "big") + b"\x20"))
+        raw.read(5.0, until=lambda r: r.stream_done(1))
+        self.assertEqual(raw.status(1), 200, (raw.headers, raw.resets, raw.goaway))
+        self.assertIsNone(raw.goaway)
+
+    def test_connection_errors(self):
+        cases = [
+            ("WINDOW_UPDATE past 2^31-1", lambda raw: window_update_frame(0, MAX_WINDOW),
+             (FLOW_CONTROL_ERROR,)),
+            ("WINDOW_UPDATE of 0 on the connection", lambda raw: raw_frame(0x8, 0, 0, b"\0" * 4),
+             (PROTOCOL_ERROR,)),
+            ("SETTINGS_INITIAL_WINDOW_SIZE 2^31", lambda raw: raw_frame(
+                0x4, 0, 0, (4).to_bytes(2, "big") + (1 << 31).to_bytes(4, "big")),
+             (FLOW_CONTROL_ERROR,)),
+            ("SETTINGS_MAX_FRAME_SIZE 100", lambda raw: raw_frame(
+                0x4, 0, 0, (5).to_bytes(2, "big") + (100).to_bytes(4, "big")),
+             (PROTOCOL_ERROR,)),
+            ("SETTINGS_ENABLE_PUSH 2", lambda raw: raw_frame(
+                0x4, 0, 0, (2).to_bytes(2, "big") + (2).to_bytes(4, "big")),
+             (PROTOCOL_ERROR,)),
+            ("SETTINGS ACK with a payload", lambda raw: raw_frame(0x4, 0x1, 0, b"\0" * 6),
+             (FRAME_SIZE_ERROR,)),
+            ("SETTINGS of 5 bytes", lambda raw: raw_frame(0x4, 0, 0, b"\0" * 5),
+             (FRAME_SIZE_ERROR,)),
+            ("PING of 7 bytes", lambda raw: raw_frame(0x6, 0, 0, b"\0" * 7), (FRAME_SIZE_ERROR,)),
+            ("PING on a stream", lambda raw: raw_frame(0x6, 0, 1, b"\0" * 8), (PROTOCOL_ERROR,)),
+            ("HEADERS on stream 0", lambda raw: raw_frame(0x1, 0x5, 0, self.req(raw, "/zero")),
+             (PROTOCOL_ERROR,)),
+            ("HEADERS on an even stream", lambda raw: headers_frame(2, self.req(raw, "/even")),
+             (PROTOCOL_ERROR,)),
+            ("RST_STREAM on an idle stream", lambda raw: rst_frame(9, CANCEL), (PROTOCOL_ERROR,)),
+            ("DATA on stream 0", lambda raw: raw_frame(0x0, 0x1, 0, b"x"), (PROTOCOL_ERROR,)),
+            ("DATA on an idle stream", lambda raw: raw_frame(0x0, 0x1, 7, b"x"),
+             (PROTOCOL_ERROR, STREAM_CLOSED)),
+            ("DATA larger than SETTINGS_MAX_FRAME_SIZE", lambda raw: headers_frame(
+                1, self.req(raw, "/big-frame", end_stream=False), end_stream=False)
+             + raw_frame(0x0, 0x1, 1, b"x" * 20000), (FRAME_SIZE_ERROR,)),
+            ("CONTINUATION without HEADERS", lambda raw: continuation_frame(1, b"", True),
+             (PROTOCOL_ERROR,)),
+            ("another frame inside a header block", lambda raw: headers_frame(
+                1, self.req(raw, "/split"), end_headers=False) + ping_frame(),
+             (PROTOCOL_ERROR,)),
+            ("a stream depending on itself", lambda raw: raw_frame(
+                0x2, 0, 1, (1).to_bytes(4, "big") + b"\x10"), (PROTOCOL_ERROR,)),
+            ("HPACK garbage", lambda raw: headers_frame(1, b"\xff\xff\xff\xff\xff\xff"),
+             (COMPRESSION_ERROR,)),
+        ]
+        before = len(self.app.requests)
+        for what, frames, codes in cases:
+            with self.subTest(case=what):
+                raw = self.connect()
+                raw.send(frames(raw))
+                if what == "a stream depending on itself":
+                    # RFC 9113 5.3.1 made it a stream error; PRIORITY is deprecated,
+                    # ignoring the frame is accepted too.
+                    raw.read(2.0, until=lambda r: r.ended_by_server() or 1 in r.resets)
+                    self.assertTrue(raw.goaway is None or raw.goaway[0] in codes, raw.goaway)
+                    continue
+                self.assertConnectionError(raw, codes, what)
+                raw.close()
+        for path in ("/zero", "/even"):
+            self.assertNotIn(path, self.app.paths_seen()[before:])
+
+    def test_stream_ids_going_down(self):
+        # RFC 9113 5.1.1: a connection error PROTOCOL_ERROR. Stream 3 is implicitly
+        # closed once stream 5 is open; dropping its HEADERS unanswered (nghttp2's
+        # leniency) is accepted, forwarding it is not.
+        before = len(self.app.requests)
+        raw = self.connect()
+        raw.send(headers_frame(5, self.req(raw, "/five")) + headers_frame(3, self.req(raw, "/three")))
+        raw.read(3.0, until=lambda r: r.ended_by_server())
+        if raw.goaway is not None:
+            self.assertEqual(raw.goaway[0], PROTOCOL_ERROR, raw.goaway)
+        self.assertIsNone(raw.status(3), "HEADERS on an implicitly closed stream was answered")
+        self.assertNotIn("/three", self.app.paths_seen()[before:])
+
+    def test_data_after_end_stream(self):
+        raw = self.connect()
+        raw.send(headers_frame(1, self.req(raw, "/ended")) + data_frame(1, b"late", end_stream=True))
+        raw.read(5.0, until=lambda r: r.ended_by_server() or r.resets.get(1) is not None)
+        code = raw.resets.get(1)
+        if code is None:
+            self.assertIsNotNone(raw.goaway, "DATA after END_STREAM was accepted")
+            code = raw.goaway[0]
+        self.assertEqual(code, STREAM_CLOSED, (raw.resets, raw.goaway))
+
+    def test_client_cancels_streams(self):
+        c = H2Client(self.gw.port, timeout=10, window=1 << 20)
+        self.addCleanup(c.close)
+        down = c.start("GET", "/download/%d" % (64 << 20), keep_body=False)
+        post = c.start("POST", "/upload-cancelled", end_stream=False)
+        c.send_body(post, b"x" * 100000, end_stream=False)
+        deadline = time.monotonic() + 10
+        while c.streams[down].length < (2 << 20) and time.monotonic() < deadline:
+            c.pump(0.5)
+        self.assertGreater(c.streams[down].length, 0, c.streams[down])
+        c.conn.reset_stream(down, error_code=CANCEL)
+        c.conn.reset_stream(post, error_code=CANCEL)
+        c._flush()
+        # The connection carries on; the cancelled download stops.
+        for i in range(5):
+            resp = c.get("/after-cancel/%d" % i)
+            self.assertTrue(resp.done and resp.status == 200, resp)
+        self.assertIsNone(c.goaway, c.goaway)
+        self.assertLess(c.streams[down].length, 64 << 20)
 
 
 if __name__ == "__main__":
