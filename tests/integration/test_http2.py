@@ -1075,7 +1075,7 @@ class Http2UpstreamTest(H2TestCase):
                 if resp.reset is None:
                     self.assertAnswered(resp)
                     # An unprocessed stream (above GOAWAY's last_stream_id) is safe to
-                    # retry; when that fails too, 502 (503 is accepted: see FINDINGS F14).
+                    # retry; when that fails too, 502.
                     self.assertIn(resp.status, (502, 503) if "unprocessed" in path else (502,),
                                   resp)
                 # gRPC sees it as UNAVAILABLE, trailers-only.
