@@ -284,9 +284,12 @@ void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
       reset(s, NGHTTP2_CANCEL);
     }
   });
-  if (stalled) flush();
+  // Before anything is flushed: sending may close streams, and with them
+  // the pointers collected here.
   for (auto* s : with_calls_)
     if (s->call) s->call->expire_if_due(now);
+  with_calls_.clear();
+  if (stalled) flush();
   if (stream_.expire_if_due(now)) {
     if (writing_) loop_.metrics.count_http2_protection("slow_reader");
     return;
