@@ -1,3 +1,6 @@
+#include <pthread.h>
+
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -58,6 +61,14 @@ int run_serve(int argc, char** argv) {
     if (loaded.errors.empty()) std::fprintf(stderr, "%s: the configuration could not be loaded\n", file.c_str());
     return 1;
   }
+  // The handled signals are blocked before any thread starts (the access
+  // log's writer is made in create()): every thread inherits the mask, and
+  // the control thread alone unblocks them in run(). A signal that lands on
+  // a thread that never handles it could otherwise wait there unseen.
+  sigset_t handled;
+  sigemptyset(&handled);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, sig);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   std::string error;
   auto srv = proxy::server::create(loaded.snap, {file, true}, error);
   if (!srv) {

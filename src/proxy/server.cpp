@@ -478,17 +478,18 @@ int server::run() {
   // The event loops start with the stop, reload and reopen signals blocked
   // (a thread inherits its creator's mask): they are delivered to the control
   // thread, which handles them, and never interrupt a loop.
-  sigset_t handled, previous;
+  sigset_t handled;
   sigemptyset(&handled);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, sig);
-  pthread_sigmask(SIG_BLOCK, &handled, &previous);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   for (std::size_t k = 0; k < i.loops.size(); ++k) {
     guards.push_back(asio::make_work_guard(i.loops[k]->ioc));
     i.accept(*i.listeners[k]);
     i.sweep(*i.listeners[k]);
     threads.emplace_back([loop = i.loops[k].get()] { loop->ioc.run(); });
   }
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  // Signals that came before this point were held pending, not lost.
+  if (i.opts.handle_signals) pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   if (i.current->source.server.cpu_affinity) pin_loops(threads);
   const char* scheme = i.shared.listener_tls ? " (https)" : "";
   spdlog::info("listening on {}:{}{}", i.address, i.bound_port, scheme);
