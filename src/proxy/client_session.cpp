@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "fields_view.h"
+#include "exchange.h"
 #include "forwarded_fields.h"
 #include "h2_session.h"
 #include "jwtgate/auth/logout_token.h"
@@ -61,11 +62,6 @@ bool connection_dropped(const beast::error_code& ec) noexcept {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == http::error::partial_message;
-}
-
-// A client-supplied X-Request-Id is kept only if it is one usable value.
-bool acceptable_request_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= 200 && is_safe_field_value(id);
 }
 
 }  // namespace
@@ -370,26 +366,8 @@ void client_session::handle_request() {
     return reply_error(500, "the gateway failed to process the request", true);
   }
 
-  if (decision_.preflight)
-    auth_result_ = "preflight";  // answered by the gateway, no token looked at
-  else if (decision_.route && decision_.route->cfg && decision_.route->cfg->auth.type == config::route_auth::mode::none)
-    auth_result_ = "none";
-  else if (decision_.reason != jose::status::ok)
-    auth_result_ = jose::to_string(decision_.reason);
-  else if (decision_.route && decision_.provider == nullptr)
-    auth_result_ = "anonymous";
-  else if (decision_.route)
-    auth_result_ = "ok";
-  unsigned st = decision_.response.status;
-  if (decision_.what == auth::decision::action::respond && (st == 401 || st == 403) &&
-      decision_.reason != jose::status::ok) {
-    // Both arms string_view: a std::string arm would make the whole expression a
-    // temporary std::string that dies before the view is used.
-    std::string_view provider = decision_.provider && decision_.provider->cfg
-                                    ? std::string_view(decision_.provider->cfg->name)
-                                    : std::string_view();
-    loop_.metrics.count_auth_failure(provider, jose::to_string(decision_.reason));
-  }
+  auth_result_ = auth_result_of(decision_);
+  count_auth_failure(loop_.metrics, decision_);
 
   if (decision_.what == auth::decision::action::backchannel_logout) return backchannel_logout();
   if (decision_.what == auth::decision::action::respond) return reply(decision_.response, false);
@@ -482,17 +460,7 @@ void client_session::on_logout_body() {
       }
     });
   };
-  asio::post(*loop_.shared.control, [store, logout = std::move(logout), answer]() mutable {
-    if (!store->status().up) return answer(revocation::outcome::unavailable);
-    auto entry = std::move(logout.entry);
-    store->claim_logout_jti(std::move(logout.replay_key), logout.replay_until,
-                            [store, entry = std::move(entry), answer](revocation::outcome o, std::string) mutable {
-                              if (o != revocation::outcome::ok) return answer(o);
-                              store->add(std::move(entry), [answer](revocation::outcome added, std::string) {
-                                answer(added);
-                              });
-                            });
-  });
+  store_logout(loop_.shared, std::move(logout), answer);
 }
 
 // ---------------------------------------------------------------------------

@@ -20,12 +20,6 @@ std::int64_t monotonic_ms() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
 }
 
-nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept {
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE};
-}
-
 // nghttp2 copies a header list when it is submitted.
 std::vector<nghttp2_nv> nv_of(const h2_header_list& h) {
   std::vector<nghttp2_nv> nv;

@@ -23,6 +23,13 @@
 
 namespace jwtgate::proxy {
 
+// A name/value pair for nghttp2's submit calls, which copy it.
+inline nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept {
+  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
 // A header list to submit; names are lowered as they are added.
 class h2_header_list {
  public:

@@ -16,6 +16,7 @@
 #include <boost/json/serialize.hpp>
 #include <spdlog/spdlog.h>
 
+#include "exchange.h"
 #include "fields_view.h"
 #include "h2_codec.h"
 #include "forwarded_fields.h"
@@ -57,10 +58,6 @@ std::string_view description_of(const auth::reply& r) {
   }
   auto st = http::int_to_status(r.status);
   return st == http::status::unknown ? std::string_view("error") : std::string_view(http::obsolete_reason(st));
-}
-
-bool acceptable_request_id(std::string_view id) noexcept {
-  return !id.empty() && id.size() <= 200 && is_safe_field_value(id);
 }
 
 class h2_session;
@@ -471,17 +468,8 @@ void h2_session::handle_request(h2_stream& s) {
     return reply_error(s, 500, "the gateway failed to process the request");
   }
   const auto& d = s.decision;
-  if (d.preflight) s.auth_result = "preflight";
-  else if (d.route && d.route->cfg && d.route->cfg->auth.type == config::route_auth::mode::none) s.auth_result = "none";
-  else if (d.reason != jose::status::ok) s.auth_result = jose::to_string(d.reason);
-  else if (d.route && d.provider == nullptr) s.auth_result = "anonymous";
-  else if (d.route) s.auth_result = "ok";
-  unsigned st = d.response.status;
-  if (d.what == auth::decision::action::respond && (st == 401 || st == 403) && d.reason != jose::status::ok) {
-    std::string_view provider =
-        d.provider && d.provider->cfg ? std::string_view(d.provider->cfg->name) : std::string_view();
-    loop_.metrics.count_auth_failure(provider, jose::to_string(d.reason));
-  }
+  s.auth_result = auth_result_of(d);
+  count_auth_failure(loop_.metrics, d);
   if (d.what == auth::decision::action::backchannel_logout) return backchannel_logout(s);
   if (d.what == auth::decision::action::respond) return reply(s, d.response);
   forward(s);
@@ -681,17 +669,7 @@ void h2_session::on_logout_body(h2_stream& s) {
       self->flush();
     });
   };
-  asio::post(*loop_.shared.control, [store, logout = std::move(logout), answer]() mutable {
-    if (!store->status().up) return answer(revocation::outcome::unavailable);
-    auto entry = std::move(logout.entry);
-    store->claim_logout_jti(std::move(logout.replay_key), logout.replay_until,
-                            [store, entry = std::move(entry), answer](revocation::outcome o, std::string) mutable {
-                              if (o != revocation::outcome::ok) return answer(o);
-                              store->add(std::move(entry), [answer](revocation::outcome added, std::string) {
-                                answer(added);
-                              });
-                            });
-  });
+  store_logout(loop_.shared, std::move(logout), answer);
 }
 
 void h2_session::log_request(h2_stream& s) {

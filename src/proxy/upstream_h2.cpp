@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
+#include "h2_codec.h"
 #include "jwtgate/proxy/h2_heads.h"
 #include "jwtgate/proxy/header_rewrite.h"
 #include "loop.h"
@@ -29,12 +30,6 @@ namespace {
 constexpr std::size_t read_size = 16 * 1024;
 constexpr std::size_t write_limit = 64 * 1024;
 constexpr std::size_t max_response_head = 64 * 1024;
-
-nghttp2_nv make_nv(std::string_view name, std::string_view value) noexcept {
-  return nghttp2_nv{reinterpret_cast<std::uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<std::uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE};
-}
 
 class h2_connection;
 
