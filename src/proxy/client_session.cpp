@@ -854,29 +854,8 @@ void client_session::write_response_head() {
   append_status_line(out, req.version, status, reason);
   append_relayed_fields(out);
 
-  bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
   bool no_body = method() == http::verb::head || status == 204 || status == 304;
-  res_chunked_ = false;
-  res_close_delimited_ = false;
-  if (!no_body && !up_res_->is_done() && !up_res_->content_length()) {
-    // Chunked or close-delimited upstream body: chunk it for HTTP/1.1 clients,
-    // delimit it by closing for HTTP/1.0 ones.
-    if (req.version >= 11) {
-      res_chunked_ = true;
-    } else {
-      keep = false;
-      res_close_delimited_ = true;
-    }
-  }
-  // HTTP/1.1 is persistent unless it says close; HTTP/1.0 only if it says keep-alive.
-  if (req.version >= 11) {
-    if (!keep) append_field(out, "Connection", "close");
-  } else if (keep) {
-    append_field(out, "Connection", "keep-alive");
-  }
-  if (res_chunked_) append_field(out, "Transfer-Encoding", "chunked");
-  out.append(crlf);
-  client_keep_alive_ = keep;
+  end_response_head(out, req.version, !no_body && !up_res_->is_done() && !up_res_->content_length());
   status_ = status;
   response_started_ = true;
 
@@ -896,6 +875,25 @@ void client_session::write_response_head() {
   write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
     self->on_response_head_written(ec);
   });
+}
+
+// Framing and persistence of a relayed response head, then its end. A body
+// of unknown length is chunked for HTTP/1.1 clients and delimited by the
+// close for HTTP/1.0 ones. HTTP/1.1 is persistent unless it says close,
+// HTTP/1.0 only if it says keep-alive.
+void client_session::end_response_head(std::string& out, unsigned version, bool unknown_length) {
+  bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
+  res_chunked_ = unknown_length && version >= 11;
+  res_close_delimited_ = unknown_length && version < 11;
+  if (res_close_delimited_) keep = false;
+  if (version >= 11) {
+    if (!keep) append_field(out, "Connection", "close");
+  } else if (keep) {
+    append_field(out, "Connection", "keep-alive");
+  }
+  if (res_chunked_) append_field(out, "Transfer-Encoding", "chunked");
+  out.append(crlf);
+  client_keep_alive_ = keep;
 }
 
 // The upstream's fields minus hop-by-hop ones and those its Connection names.

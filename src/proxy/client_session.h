@@ -87,6 +87,7 @@ class client_session final : public std::enable_shared_from_this<client_session>
   void on_response_head(error_code ec);
   void write_response_head();
   void append_relayed_fields(std::string& out);
+  void end_response_head(std::string& out, unsigned version, bool unknown_length);
   void on_response_head_written(error_code ec);
   void read_response_body();
   void on_response_body(error_code ec);

@@ -133,28 +133,11 @@ void client_session::on_response_head(upstream_call& c) {
     std::size_t n = decision_.cors->response_fields(decision_.origin, fields);
     for (std::size_t i = 0; i < n; ++i) append_field(out, fields[i].name, fields[i].value);
   }
-  bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
   bool no_body = method() == http::verb::head || res.status == 204 || res.status == 304;
-  res_chunked_ = false;
-  res_close_delimited_ = false;
-  if (!no_body && !has_length) {
-    if (c.response_done()) {
-      append_field(out, "Content-Length", std::to_string(c.body().size()));
-    } else if (req.version >= 11) {
-      res_chunked_ = true;
-    } else {
-      keep = false;
-      res_close_delimited_ = true;
-    }
-  }
-  if (req.version >= 11) {
-    if (!keep) append_field(out, "Connection", "close");
-  } else if (keep) {
-    append_field(out, "Connection", "keep-alive");
-  }
-  if (res_chunked_) append_field(out, "Transfer-Encoding", "chunked");
-  out.append(crlf);
-  client_keep_alive_ = keep;
+  bool known = no_body || has_length || c.response_done();
+  if (!no_body && !has_length && c.response_done())
+    append_field(out, "Content-Length", std::to_string(c.body().size()));
+  end_response_head(out, req.version, !known);
   status_ = res.status;
   response_started_ = true;
   res_done_ = no_body;
