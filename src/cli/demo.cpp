@@ -97,6 +97,7 @@ int run_demo(int argc, char** argv) {
     }
   }
 
+  proxy::block_handled_signals();  // before the echo backend's thread starts
   auto logger = spdlog::stderr_color_mt("jwtgate");
   spdlog::set_default_logger(logger);
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%l%$ %v", spdlog::pattern_time_type::utc);

@@ -1,4 +1,3 @@
-#include <pthread.h>
 
 #include <csignal>
 #include <cstdio>
@@ -50,6 +49,7 @@ int run_serve(int argc, char** argv) {
     return 2;
   }
 
+  proxy::block_handled_signals();  // before any thread starts
   // Diagnostics on stderr; stdout belongs to the access log.
   auto logger = spdlog::stderr_color_mt("jwtgate");
   spdlog::set_default_logger(logger);
@@ -61,14 +61,6 @@ int run_serve(int argc, char** argv) {
     if (loaded.errors.empty()) std::fprintf(stderr, "%s: the configuration could not be loaded\n", file.c_str());
     return 1;
   }
-  // The handled signals are blocked before any thread starts (the access
-  // log's writer is made in create()): every thread inherits the mask, and
-  // the control thread alone unblocks them in run(). A signal that lands on
-  // a thread that never handles it could otherwise wait there unseen.
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, sig);
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   std::string error;
   auto srv = proxy::server::create(loaded.snap, {file, true}, error);
   if (!srv) {

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -13,7 +14,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <spdlog/spdlog.h>
 
@@ -38,6 +39,13 @@ namespace {
 // send one more request (answered 503) before they are closed.
 constexpr auto drain_idle_grace = std::chrono::milliseconds(1000);
 constexpr auto drain_poll = std::chrono::milliseconds(20);
+
+sigset_t handled_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&set, sig);
+  return set;
+}
 constexpr auto accept_retry = std::chrono::milliseconds(100);
 // How often each loop looks for connections past their deadline: timeouts
 // fire up to this much late.
@@ -130,7 +138,10 @@ struct server::impl {
   std::unique_ptr<keys::key_manager> keys;  // JWKS URLs, on the control loop
   std::unique_ptr<admin::admin_server> admin;
   std::unique_ptr<revocation::service> revocations;
-  std::optional<asio::signal_set> signals;
+  // Signals arrive as reads on a signalfd: no handler interrupts any thread,
+  // and a signal sent before the read starts waits in the kernel.
+  std::optional<asio::posix::stream_descriptor> signals;
+  signalfd_siginfo signal_info{};
   asio::steady_timer drain_timer{control};
   std::chrono::steady_clock::time_point drain_deadline;
   bool draining = false;
@@ -235,8 +246,14 @@ void server::impl::on_accept(listener& l, connection_stream::socket_type socket)
 }
 
 void server::impl::wait_signal() {
-  signals->async_wait([this](beast::error_code ec, int sig) {
-    if (ec) return;
+  signals->async_read_some(asio::buffer(&signal_info, sizeof signal_info), [this](beast::error_code ec, std::size_t n) {
+    if (ec == asio::error::operation_aborted) return;
+    if (ec || n != sizeof signal_info) {
+      spdlog::error("cannot read the next signal ({}); SIGHUP, SIGTERM and SIGUSR1 are no longer handled",
+                    ec ? ec.message() : "short read");
+      return;
+    }
+    int sig = static_cast<int>(signal_info.ssi_signo);
     if (sig == SIGHUP) {
       reload();
     } else if (sig == SIGUSR1) {
@@ -466,30 +483,34 @@ void server::shutdown() {
   });
 }
 
+void block_handled_signals() {
+  sigset_t handled = handled_signals();
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+}
+
 int server::run() {
   auto& i = *impl_;
   if (i.opts.handle_signals) {
-    i.signals.emplace(i.control, SIGINT, SIGTERM, SIGHUP);
-    i.signals->add(SIGUSR1);
+    // Blocked here too, for a caller that did not block them first; the
+    // event loops inherit the mask.
+    block_handled_signals();
+    sigset_t handled = handled_signals();
+    int fd = ::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0) {
+      spdlog::error("cannot watch signals: signalfd: {}", std::strerror(errno));
+      return 1;
+    }
+    i.signals.emplace(i.control, fd);
     i.wait_signal();
   }
   std::vector<std::thread> threads;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
-  // The event loops start with the stop, reload and reopen signals blocked
-  // (a thread inherits its creator's mask): they are delivered to the control
-  // thread, which handles them, and never interrupt a loop.
-  sigset_t handled;
-  sigemptyset(&handled);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1}) sigaddset(&handled, sig);
-  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   for (std::size_t k = 0; k < i.loops.size(); ++k) {
     guards.push_back(asio::make_work_guard(i.loops[k]->ioc));
     i.accept(*i.listeners[k]);
     i.sweep(*i.listeners[k]);
     threads.emplace_back([loop = i.loops[k].get()] { loop->ioc.run(); });
   }
-  // Signals that came before this point were held pending, not lost.
-  if (i.opts.handle_signals) pthread_sigmask(SIG_UNBLOCK, &handled, nullptr);
   if (i.current->source.server.cpu_affinity) pin_loops(threads);
   const char* scheme = i.shared.listener_tls ? " (https)" : "";
   spdlog::info("listening on {}:{}{}", i.address, i.bound_port, scheme);

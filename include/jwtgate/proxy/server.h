@@ -1,8 +1,8 @@
 #pragma once
 // The gateway process: N event loops (server.threads), each accepting on its
 // own SO_REUSEPORT socket of the listener, plus a control loop on the calling
-// thread for signals (SIGHUP reload, SIGTERM/SIGINT drain) and the admin
-// listener. No Beast in this header.
+// thread for signals (SIGHUP reload, SIGTERM/SIGINT drain, SIGUSR1 access
+// log reopen) and the admin listener. No Beast in this header.
 
 #include <cstdint>
 #include <memory>
@@ -14,8 +14,15 @@ namespace jwtgate::proxy {
 
 struct server_options {
   std::string config_path;      // reloaded on SIGHUP; empty: SIGHUP is ignored
-  bool handle_signals = true;   // SIGHUP / SIGTERM / SIGINT
+  bool handle_signals = true;   // SIGHUP / SIGTERM / SIGINT / SIGUSR1
 };
+
+// Blocks the signals the server handles in the calling thread, so that every
+// thread it creates afterwards inherits the mask. Call it first in main,
+// before any thread starts: the server reads them from a signalfd, and a
+// thread that left one unblocked would take its default action (SIGHUP and
+// SIGTERM would kill the process without a drain).
+void block_handled_signals();
 
 class server {
  public:
