@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# Writes the HTTP/2 fuzz seeds in tests/fuzz/corpus_h2 (run from there) with
+# Writes the HTTP/2 fuzz seeds in tests/fuzz/corpus/h2 (run from there) with
 # Debian's python3-h2: the client's bytes after the preface, behind one byte
 # that picks the piece size.
 import h2.connection, h2.config, struct, os

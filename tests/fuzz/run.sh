@@ -46,21 +46,21 @@ run_target() {
 half=$(( (seconds + 1) / 2 ))
 quarter=$(( (seconds + 3) / 4 ))
 if [ "$lanes" -le 1 ]; then
-  run_target fuzz_jose "$here/corpus" "$seconds"
-  run_target fuzz_http "$here/corpus_http" "$half"
-  run_target fuzz_config "$here/corpus_config" "$half"
-  run_target fuzz_revocation "$here/corpus_revocation" "$quarter"
-  run_target fuzz_cors "$here/corpus_cors" "$quarter"
-  run_target fuzz_h2 "$here/corpus_h2" "$half"
+  run_target fuzz_jose "$here/corpus/jose" "$seconds"
+  run_target fuzz_http "$here/corpus/http" "$half"
+  run_target fuzz_config "$here/corpus/config" "$half"
+  run_target fuzz_revocation "$here/corpus/revocation" "$quarter"
+  run_target fuzz_cors "$here/corpus/cors" "$quarter"
+  run_target fuzz_h2 "$here/corpus/h2" "$half"
 else
   # Two lanes of equal length (one and a half times SECONDS each).
-  ( run_target fuzz_jose "$here/corpus" "$seconds"
-    run_target fuzz_h2 "$here/corpus_h2" "$half" ) > "$work/lane1.out" 2>&1 &
+  ( run_target fuzz_jose "$here/corpus/jose" "$seconds"
+    run_target fuzz_h2 "$here/corpus/h2" "$half" ) > "$work/lane1.out" 2>&1 &
   lane1=$!
-  ( run_target fuzz_http "$here/corpus_http" "$half"
-    run_target fuzz_config "$here/corpus_config" "$half"
-    run_target fuzz_revocation "$here/corpus_revocation" "$quarter"
-    run_target fuzz_cors "$here/corpus_cors" "$quarter" ) > "$work/lane2.out" 2>&1 &
+  ( run_target fuzz_http "$here/corpus/http" "$half"
+    run_target fuzz_config "$here/corpus/config" "$half"
+    run_target fuzz_revocation "$here/corpus/revocation" "$quarter"
+    run_target fuzz_cors "$here/corpus/cors" "$quarter" ) > "$work/lane2.out" 2>&1 &
   lane2=$!
   failed=0
   wait "$lane1" || failed=$?
