@@ -131,6 +131,7 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
 
   // For the streams' upstream events.
   void flush();
+  void flush_soon();
   void resume_stream(h2_stream& s) {
     if (!closed_) resume(s);
   }
@@ -178,6 +179,7 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
   bool reading_ = false;
   bool closed_ = false;
   bool ending_ = false;  // a GOAWAY is out or queued
+  bool flush_posted_ = false;
   std::chrono::steady_clock::time_point last_activity_ = coarse_now();
   std::vector<h2_stream*> with_calls_;  // scratch for expire_if_due
   h2_header_list headers_;
@@ -246,6 +248,17 @@ void h2_session::flush() {
     if (self->open_streams() == 0 && self->out_.capacity() > 4096) std::string().swap(self->out_);
     self->flush();
     self->read();
+  });
+}
+
+// Upstream events of one turn of the loop (the responses of many streams
+// come in together) leave in one write: the flush runs once they are all in.
+void h2_session::flush_soon() {
+  if (flush_posted_ || closed_) return;
+  flush_posted_ = true;
+  asio::post(loop_.ioc, [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
   });
 }
 
@@ -707,34 +720,34 @@ void h2_session::log_request(h2_stream& s) {
 
 // ---------------------------------------------------------------------------
 // Upstream events: they come from the call's own I/O handlers, never from
-// inside nghttp2, so each ends by writing what nghttp2 now has to send.
+// inside nghttp2, so each ends by having what nghttp2 now holds written out.
 
 void h2_stream::on_response_head(upstream_call& c) {
   session.submit_response_head(*this, c);
-  session.flush();
+  session.flush_soon();
 }
 
 void h2_stream::on_response_data(upstream_call&) {
   session.resume_stream(*this);
-  session.flush();
+  session.flush_soon();
 }
 
 void h2_stream::on_response_end(upstream_call& c) {
   if (c.response_done()) session.loop().metrics.observe_upstream_latency(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   session.resume_stream(*this);
-  session.flush();
+  session.flush_soon();
 }
 
 void h2_stream::on_call_failed(upstream_call&, unsigned st, std::string_view why) {
   auto keep = call;  // the reply below may drop the stream's reference
   session.fail_stream(*this, st, why);
-  session.flush();
+  session.flush_soon();
 }
 
 void h2_stream::on_request_body_sent(upstream_call&, std::size_t n) {
   session.consume_stream(*this, n);
-  session.flush();
+  session.flush_soon();
 }
 
 }  // namespace
