@@ -45,7 +45,7 @@ void client_session::forward_via_call() {
   std::string forwarded_for;
   for_each_forwarded_field(*snap_, decision_, in, connection, forward_origin{client_ip_, https_, host_, request_id_},
                            forwarded_for, [&](std::string_view name, std::string_view value) {
-                             out.fields.add(static_cast<int>(http::string_to_field(name)), name, value);
+                             out.fields.add(0, name, value);  // sent by name only
                            });
   out.trailers = list_has_token(in[http::field::te], "trailers");
   out.has_body = request_has_body_;
@@ -57,7 +57,7 @@ void client_session::forward_via_call() {
   call_head_pending_ = false;
   call_last_written_ = false;
   call_keepalive_ = shared_from_this();
-  call_ = start_upstream_call(loop_, up, std::move(out), *this);
+  call_ = start_upstream_call(loop_, up, out, *this);
   stream_.expires_never();  // the call has the upstream's deadline
   if (!request_has_body_) return;
   if (expect_continue_) {

@@ -375,7 +375,9 @@ int h2_server_codec::on_stream_close(std::int32_t id, std::uint32_t error_code) 
   if (it == streams_.end()) return 0;
   on_stream_closed(*it->second, error_code);
   nghttp2_session_set_stream_user_data(ng_, id, nullptr);
+  auto closed = std::move(it->second);
   streams_.erase(it);
+  recycle_stream(std::move(closed));
   if (ending_ && streams_.empty()) nghttp2_session_terminate_session(ng_, NGHTTP2_NO_ERROR);
   return 0;
 }

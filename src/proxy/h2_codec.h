@@ -110,6 +110,10 @@ class h2_server_codec {
 
  protected:
   virtual std::unique_ptr<stream> make_stream() = 0;
+  // A closed stream, after on_stream_closed: the deriving class may keep it
+  // for a later make_stream() (its buffers' capacity is what is worth
+  // keeping), or let it go.
+  virtual void recycle_stream(std::unique_ptr<stream>) {}
   // The request head is complete (s.req.finish() was called).
   virtual void on_request(stream& s) = 0;
   // Request body bytes; the deriving class calls consume() once they are used.

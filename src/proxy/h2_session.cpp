@@ -145,6 +145,7 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
  private:
   // h2_server_codec
   std::unique_ptr<stream> make_stream() override;
+  void recycle_stream(std::unique_ptr<stream> s) override;
   void on_request(stream& s) override { handle_request(static_cast<h2_stream&>(s)); }
   void on_request_data(stream& s, std::string_view bytes) override;
   void on_request_end(stream& s) override;
@@ -184,6 +185,10 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
   std::vector<h2_stream*> with_calls_;  // scratch for expire_if_due
   h2_header_list headers_;
   std::string scratch_;
+  outgoing_request outgoing_;
+  // Closed streams kept for the next ones while the connection is busy:
+  // fresh objects, with only the capacity of their buffers carried over.
+  std::vector<std::unique_ptr<h2_stream>> spare_streams_;
 };
 
 // ---------------------------------------------------------------------------
@@ -274,6 +279,7 @@ void h2_session::arm_deadline() {
 void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
+  if (open_streams() == 0) spare_streams_.clear();  // an idle connection keeps no spare buffers
   with_calls_.clear();
   bool stalled = false;
   for_each_stream([&](stream& st) {
@@ -350,11 +356,49 @@ void h2_session::close_now() {
 // Streams
 
 std::unique_ptr<h2_server_codec::stream> h2_session::make_stream() {
-  auto s = std::make_unique<h2_stream>(*this);
+  std::unique_ptr<h2_stream> s;
+  if (spare_streams_.empty()) {
+    s = std::make_unique<h2_stream>(*this);
+  } else {
+    s = std::move(spare_streams_.back());
+    spare_streams_.pop_back();
+  }
   s->started = std::chrono::steady_clock::now();
   s->snap = loop_.snap;
   loop_.metrics.http2_stream_begun();
   return s;
+}
+
+namespace {
+constexpr std::size_t max_spare_streams = 16;
+constexpr std::size_t max_spare_stream_bytes = 8 * 1024;
+}  // namespace
+
+void h2_session::recycle_stream(std::unique_ptr<stream> base) {
+  if (closed_ || spare_streams_.size() >= max_spare_streams) return;
+  auto& old = static_cast<h2_stream&>(*base);
+  if (old.req.capacity_bytes() + old.trailers.capacity_bytes() + old.request_id.capacity() +
+          old.log_path.capacity() + old.reply_body.capacity() > max_spare_stream_bytes)
+    return;
+  // Nothing of one request may reach the next: the object is made anew and
+  // only emptied buffers are moved into it.
+  h2_request_head req = std::move(old.req);
+  flat_head trailers = std::move(old.trailers);
+  std::string request_id = std::move(old.request_id), log_path = std::move(old.log_path),
+              reply_body = std::move(old.reply_body);
+  base.reset();
+  auto s = std::make_unique<h2_stream>(*this);
+  req.clear();
+  trailers.clear();
+  request_id.clear();
+  log_path.clear();
+  reply_body.clear();
+  s->req = std::move(req);
+  s->trailers = std::move(trailers);
+  s->request_id = std::move(request_id);
+  s->log_path = std::move(log_path);
+  s->reply_body = std::move(reply_body);
+  spare_streams_.push_back(std::move(s));
 }
 
 void h2_session::on_request_data(stream& st, std::string_view bytes) {
@@ -497,20 +541,24 @@ void h2_session::forward(h2_stream& s) {
     return reply_error(s, 400, "the request cannot be forwarded safely");
   }
   const auto& up = *route->upstream;
-  outgoing_request out;
-  out.method = s.req.method();
-  out.path = s.decision.target;
+  // Built in the session's own request, whose storage the next stream reuses.
+  auto& out = outgoing_;
+  out.method.assign(s.req.method());
+  out.path.assign(s.decision.target);
   std::string_view host = s.req.host();
-  out.authority = host.empty() ? upstream_host_value(up.host, up.port, up.https) : std::string(host);
+  if (host.empty()) out.authority = upstream_host_value(up.host, up.port, up.https);
+  else out.authority.assign(host);
+  out.fields.clear();
   for_each_forwarded_field(*s.snap, s.decision, s.req.head(), {},
                            forward_origin{client_ip_, https_, host, s.request_id}, scratch_,
                            [&](std::string_view name, std::string_view value) {
-                             out.fields.add(static_cast<int>(http::string_to_field(name)), name, value);
+                             out.fields.add(0, name, value);  // sent by name only
                            });
   out.trailers = list_has_token(s.req.head().first(static_cast<int>(http::field::te)), "trailers");
   out.has_body = !s.request_done;
+  out.content_length.reset();
   if (s.req.has_content_length()) out.content_length = s.req.content_length();
-  s.call = start_upstream_call(loop_, up, std::move(out), s);  // the request's end comes with on_request_end
+  s.call = start_upstream_call(loop_, up, out, s);  // the request's end comes with on_request_end
 }
 
 void h2_session::submit_response_head(h2_stream& s, upstream_call& c) {

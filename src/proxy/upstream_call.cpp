@@ -3,14 +3,17 @@
 #include "upstream_call.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <spdlog/spdlog.h>
 
+#include "handler_memory.h"
 #include "head_parser.h"
 #include "jwtgate/proxy/head_writer.h"
 #include "jwtgate/proxy/header_rewrite.h"
@@ -29,6 +32,12 @@ upstream_call::~upstream_call() { lender_.give_relay_buffer(std::move(buf_)); }
 
 void upstream_call::take_body(std::size_t n) {
   begin_ += std::min(n, end_ - begin_);
+  // All of the response is in and taken: the buffer goes back to the loop
+  // now, not when the client side lets go of the call.
+  if (done_ && begin_ == end_ && buf_) {
+    lender_.give_relay_buffer(std::move(buf_));
+    begin_ = end_ = 0;
+  }
   on_body_taken(n);
 }
 
@@ -64,16 +73,16 @@ bool needs_length(std::string_view m) noexcept { return m == "POST" || m == "PUT
 
 class h1_call final : public upstream_call, public std::enable_shared_from_this<h1_call> {
  public:
-  h1_call(loop_context& loop, const config::upstream_config& up, outgoing_request req, call_events& events)
-      : upstream_call(loop, events), loop_(loop), up_(up), req_(std::move(req)) {}
+  h1_call(loop_context& loop, const config::upstream_config& up, const outgoing_request& req, call_events& events)
+      : upstream_call(loop, events), loop_(loop), up_(up), method_(req.method), has_body_(req.has_body) {
+    build_head(req);
+  }
 
   ~h1_call() override {
     if (conn_) conn_->stream.close();
   }
 
   void start() {
-    build_head();
-    out_ = head_;
     conn_ = loop_.pool.take_idle(up_);
     if (!conn_) return connect();
     reused_ = true;
@@ -116,17 +125,19 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     if (!reading_ && head_seen_ && !done_ && !cancelled_ && conn_) read_body();
   }
 
-  void build_head() {
-    head_.clear();
-    append_request_line(head_, req_.method, req_.path);
-    append_field(head_, "Host", req_.authority);
-    for (const auto& e : req_.fields.entries()) append_field(head_, req_.fields.name(e), req_.fields.value(e));
-    chunked_ = req_.has_body && !req_.content_length;
+  void build_head(const outgoing_request& req) {
+    std::size_t size = req.method.size() + req.path.size() + req.authority.size() + 64;
+    for (const auto& e : req.fields.entries()) size += e.name_size + e.value_size + 4;
+    head_.reserve(size);
+    append_request_line(head_, req.method, req.path);
+    append_field(head_, "Host", req.authority);
+    for (const auto& e : req.fields.entries()) append_field(head_, req.fields.name(e), req.fields.value(e));
+    chunked_ = req.has_body && !req.content_length;
     if (chunked_) append_field(head_, "Transfer-Encoding", "chunked");
-    else if (!req_.has_body && !req_.content_length && needs_length(req_.method))
+    else if (!req.has_body && !req.content_length && needs_length(req.method))
       append_field(head_, "Content-Length", "0");
     head_.append(crlf);
-    if (!req_.has_body) request_end_ = true;
+    if (!req.has_body) request_end_ = true;
   }
 
   void connect() {
@@ -149,17 +160,26 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     });
   }
 
+  // The head goes out of head_ itself (kept for a retry), with whatever body
+  // is queued behind it in the same write.
   void write_more() {
-    if (writing_ || out_.empty() || cancelled_) return;
+    if (writing_ || cancelled_ || (head_sent_ && out_.empty())) return;
     writing_ = true;
     in_flight_.swap(out_);
     out_.clear();
     in_flight_body_ = queued_body_;
     queued_body_ = 0;
     conn_->stream.expires_after(up_.timeout);
-    asio::async_write(conn_->stream, asio::buffer(in_flight_), [self = shared_from_this()](error_code ec, std::size_t) {
-      self->on_written(ec);
-    });
+    std::array<asio::const_buffer, 2> bufs{asio::const_buffer(), asio::buffer(in_flight_)};
+    if (!head_sent_) {
+      head_sent_ = true;
+      bufs[0] = asio::buffer(head_);
+    }
+    asio::async_write(conn_->stream, bufs,
+                      asio::bind_allocator(handler_allocator<char>(write_memory_),
+                                           [self = shared_from_this()](error_code ec, std::size_t) {
+                                             self->on_written(ec);
+                                           }));
   }
 
   void on_written(error_code ec) {
@@ -184,11 +204,14 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     parser_.emplace(response_);
     parser_->header_limit(upstream_header_limit);
     parser_->body_limit(boost::none);
-    if (req_.method == "HEAD") parser_->skip(true);
+    if (method_ == "HEAD") parser_->skip(true);
     reading_ = true;
     conn_->stream.expires_after(up_.timeout);
     http::async_read_header(conn_->stream, conn_->buffer, *parser_,
-                            [self = shared_from_this()](error_code ec, std::size_t) { self->on_head(ec); });
+                            asio::bind_allocator(handler_allocator<char>(read_memory_),
+                                                 [self = shared_from_this()](error_code ec, std::size_t) {
+                                                   self->on_head(ec);
+                                                 }));
   }
 
   void on_head(error_code ec) {
@@ -226,9 +249,11 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     reading_ = true;
     conn_->stream.expires_after(up_.timeout);
     http::async_read_some(conn_->stream, conn_->buffer, *parser_,
-                          [self = shared_from_this(), size = room.size()](error_code ec, std::size_t) {
-                            self->on_body(ec, size);
-                          });
+                          asio::bind_allocator(handler_allocator<char>(read_memory_),
+                                               [self = shared_from_this(), size = room.size()](error_code ec,
+                                                                                               std::size_t) {
+                                                 self->on_body(ec, size);
+                                               }));
   }
 
   void on_body(error_code ec, std::size_t room) {
@@ -267,7 +292,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     if (writing_ || !request_written_) return;
     released_ = true;
     bool reusable = parser_ && parser_->keep_alive() && !parser_->need_eof() && conn_->buffer.size() == 0 &&
-                    req_.method != "HEAD";
+                    method_ != "HEAD";
     if (reusable) loop_.pool.release(up_, std::move(conn_));
     else conn_->stream.close();
     conn_.reset();
@@ -278,7 +303,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   }
 
   bool may_retry() const noexcept {
-    return reused_ && !retried_ && !req_.has_body && !head_seen_ && idempotent(req_.method);
+    return reused_ && !retried_ && !has_body_ && !head_seen_ && idempotent(method_);
   }
 
   void retry() {
@@ -286,7 +311,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     if (conn_) conn_->stream.close();
     conn_.reset();
     response_.clear();
-    out_ = head_;
+    head_sent_ = false;
     connect();
   }
 
@@ -300,14 +325,18 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
 
   loop_context& loop_;
   const config::upstream_config& up_;  // in the snapshot the client side holds
-  outgoing_request req_;
+  std::string method_;
+  bool has_body_;
   std::unique_ptr<upstream_connection> conn_;
   std::optional<response_head_parser> parser_;
+  // One read and one write at a time: each has its own handler memory.
+  handler_memory read_memory_, write_memory_;
   std::string head_;
   std::string out_;        // queued for the upstream
   std::string in_flight_;  // being written
   std::size_t queued_body_ = 0, in_flight_body_ = 0, body_written_ = 0;
   bool chunked_ = false;
+  bool head_sent_ = false;
   bool connecting_ = false;
   bool writing_ = false;
   bool reading_ = false;
@@ -323,9 +352,9 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
 }  // namespace
 
 std::shared_ptr<upstream_call> start_upstream_call(loop_context& loop, const config::upstream_config& up,
-                                                   outgoing_request req, call_events& events) {
-  if (up.protocol == config::upstream_config::wire::h2) return start_h2_call(loop, up, std::move(req), events);
-  auto call = std::make_shared<h1_call>(loop, up, std::move(req), events);
+                                                   const outgoing_request& req, call_events& events) {
+  if (up.protocol == config::upstream_config::wire::h2) return start_h2_call(loop, up, req, events);
+  auto call = std::make_shared<h1_call>(loop, up, req, events);
   call->start();
   return call;
 }

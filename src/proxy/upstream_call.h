@@ -106,8 +106,9 @@ class upstream_call {
   std::size_t begin_ = 0, end_ = 0;
 };
 
-// Starts `req` toward `up` over the upstream's own protocol.
+// Starts `req` toward `up` over the upstream's own protocol. The call keeps
+// what it needs of `req`, so the caller may reuse it for the next request.
 std::shared_ptr<upstream_call> start_upstream_call(loop_context& loop, const config::upstream_config& up,
-                                                   outgoing_request req, call_events& events);
+                                                   const outgoing_request& req, call_events& events);
 
 }  // namespace jwtgate::proxy

@@ -35,9 +35,9 @@ class h2_connection;
 
 class h2_call final : public upstream_call, public std::enable_shared_from_this<h2_call> {
  public:
-  h2_call(loop_context& loop, std::weak_ptr<h2_connection> conn, outgoing_request req, call_events& events,
+  h2_call(loop_context& loop, std::weak_ptr<h2_connection> conn, const outgoing_request& req, call_events& events,
           std::chrono::steady_clock::time_point deadline)
-      : upstream_call(loop, events), req_(std::move(req)), conn_(std::move(conn)), deadline_(deadline) {
+      : upstream_call(loop, events), req_(req), conn_(std::move(conn)), deadline_(deadline) {
     if (!req_.has_body) req_end_ = true;
   }
 
@@ -588,13 +588,13 @@ std::string key_of(const config::upstream_config& up) {
 }  // namespace
 
 std::shared_ptr<upstream_call> start_h2_call(loop_context& loop, const config::upstream_config& up,
-                                             outgoing_request req, call_events& events) {
+                                             const outgoing_request& req, call_events& events) {
   if (!loop.h2_upstreams) loop.h2_upstreams = std::make_shared<registry>();
   auto& reg = *std::static_pointer_cast<registry>(loop.h2_upstreams);
   auto key = key_of(up);
   auto& conn = reg.by_key[key];
   if (!conn || !conn->usable()) conn = std::make_shared<h2_connection>(loop, up);
-  auto call = std::make_shared<h2_call>(loop, conn, std::move(req), events, coarse_now() + up.timeout);
+  auto call = std::make_shared<h2_call>(loop, conn, req, events, coarse_now() + up.timeout);
   conn->add(call);
   return call;
 }

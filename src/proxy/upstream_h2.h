@@ -11,6 +11,6 @@
 namespace jwtgate::proxy {
 
 std::shared_ptr<upstream_call> start_h2_call(loop_context& loop, const config::upstream_config& up,
-                                             outgoing_request req, call_events& events);
+                                             const outgoing_request& req, call_events& events);
 
 }  // namespace jwtgate::proxy

@@ -65,6 +65,11 @@ class h2_request_head {
   bool has_content_length() const noexcept { return has_content_length_; }
   std::uint64_t content_length() const noexcept { return content_length_; }
   bool content_length_invalid() const noexcept { return content_length_invalid_; }
+  // The memory its buffers hold (kept across clear()).
+  std::size_t capacity_bytes() const noexcept {
+    return head_.capacity_bytes() + arena_.capacity() + fields_.capacity() * sizeof(field_span) +
+           method_.capacity() + scheme_.capacity() + authority_.capacity() + path_.capacity() + cookie_.capacity();
+  }
 
  private:
   error fail(error e) noexcept {
