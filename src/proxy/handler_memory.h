@@ -9,6 +9,9 @@
 
 namespace jwtgate::proxy {
 
+// Size: what the operations it serves need (measured with the build's
+// Boost; a larger one still works, from the heap).
+template <std::size_t Size>
 class handler_memory {
  public:
   handler_memory() = default;
@@ -29,32 +32,41 @@ class handler_memory {
   }
 
  private:
-  alignas(std::max_align_t) unsigned char storage_[512];
+  alignas(std::max_align_t) unsigned char storage_[Size];
   bool in_use_ = false;
 };
 
 // The allocator to bind to a handler (asio::bind_allocator).
-template <class T>
+template <class T, std::size_t Size>
 class handler_allocator {
  public:
   using value_type = T;
-
-  explicit handler_allocator(handler_memory& m) noexcept : memory_(&m) {}
   template <class U>
-  handler_allocator(const handler_allocator<U>& other) noexcept : memory_(other.memory_) {}
+  struct rebind {
+    using other = handler_allocator<U, Size>;
+  };
+
+  explicit handler_allocator(handler_memory<Size>& m) noexcept : memory_(&m) {}
+  template <class U>
+  handler_allocator(const handler_allocator<U, Size>& other) noexcept : memory_(other.memory_) {}
 
   T* allocate(std::size_t n) { return static_cast<T*>(memory_->allocate(sizeof(T) * n)); }
   void deallocate(T* p, std::size_t) noexcept { memory_->deallocate(p); }
 
   template <class U>
-  bool operator==(const handler_allocator<U>& other) const noexcept {
+  bool operator==(const handler_allocator<U, Size>& other) const noexcept {
     return memory_ == other.memory_;
   }
 
  private:
-  template <class>
+  template <class, std::size_t>
   friend class handler_allocator;
-  handler_memory* memory_;
+  handler_memory<Size>* memory_;
 };
+
+template <std::size_t Size>
+handler_allocator<char, Size> allocator_of(handler_memory<Size>& m) noexcept {
+  return handler_allocator<char, Size>(m);
+}
 
 }  // namespace jwtgate::proxy

@@ -85,6 +85,23 @@ struct loop_context {
   void give_relay_buffer(std::unique_ptr<char[]> b) {
     if (b && spare_relay_buffers.size() < max_spare_relay_buffers) spare_relay_buffers.push_back(std::move(b));
   }
+  // Small relay buffers, for upstream responses that declare a short body:
+  // a loop with hundreds of small responses in flight would otherwise lend
+  // (and, past its spares, allocate) 64 KiB for each.
+  static constexpr std::size_t small_relay_buffer_size = 4 * 1024;
+  static constexpr std::size_t max_spare_small_relay_buffers = 256;
+  std::vector<std::unique_ptr<char[]>> spare_small_relay_buffers;
+
+  std::unique_ptr<char[]> take_small_relay_buffer() {
+    if (spare_small_relay_buffers.empty()) return std::make_unique_for_overwrite<char[]>(small_relay_buffer_size);
+    auto b = std::move(spare_small_relay_buffers.back());
+    spare_small_relay_buffers.pop_back();
+    return b;
+  }
+  void give_small_relay_buffer(std::unique_ptr<char[]> b) {
+    if (b && spare_small_relay_buffers.size() < max_spare_small_relay_buffers)
+      spare_small_relay_buffers.push_back(std::move(b));
+  }
   // Request-head read buffers, lent the same way: a plain-TCP connection
   // waiting for its next request holds none.
   static constexpr std::size_t read_buffer_size = 16 * 1024;
@@ -114,6 +131,8 @@ struct loop_context {
     flat_head req_in, res_in;
   };
   std::vector<head_storage> spare_heads;
+  // Upstream calls' response heads, lent the same way (upstream_call.cpp).
+  std::vector<flat_head> spare_response_heads;
 
   request_id_generator ids;
   std::unordered_set<loop_connection*> sessions;  // open sessions, for drain and deadlines

@@ -54,6 +54,7 @@ class call_events {
 class upstream_call {
  public:
   static constexpr std::size_t max_buffered_body = 64 * 1024;
+  static constexpr std::size_t small_body_bytes = 4 * 1024;  // for a short declared body
 
   virtual ~upstream_call();
   upstream_call(const upstream_call&) = delete;
@@ -84,7 +85,7 @@ class upstream_call {
   bool response_done() const noexcept { return done_; }
 
  protected:
-  upstream_call(loop_context& loop, call_events& events) : lender_(loop), events_(&events) {}
+  upstream_call(loop_context& loop, call_events& events);
   virtual void on_body_taken(std::size_t n) = 0;  // room in the buffer again
 
   // The free end of the body buffer (lent by the loop on first use), after
@@ -94,6 +95,9 @@ class upstream_call {
   void body_commit(std::size_t n) noexcept { end_ += n; }
   // Copies n bytes in; false when they do not fit.
   bool body_append(const char* data, std::size_t n);
+  // Before the first body_room(): the whole body is this long, so a small
+  // buffer will do (an HTTP/1 response's Content-Length).
+  void expect_body_of(std::uint64_t length) noexcept { small_body_ = !buf_ && length <= small_body_bytes; }
 
   loop_context& lender_;
   call_events* events_;  // nullptr once cancelled
@@ -102,8 +106,12 @@ class upstream_call {
   bool done_ = false;
 
  private:
-  std::unique_ptr<char[]> buf_;  // max_buffered_body bytes; [begin_, end_) not taken yet
+  void give_back_buffer();
+
+  std::unique_ptr<char[]> buf_;  // buf_size_ bytes; [begin_, end_) not taken yet
+  std::size_t buf_size_ = 0;
   std::size_t begin_ = 0, end_ = 0;
+  bool small_body_ = false;
 };
 
 // Starts `req` toward `up` over the upstream's own protocol. The call keeps
