@@ -55,6 +55,25 @@ struct shared_state {
   std::size_t max_connections = 10000;
 };
 
+// Buffers of one size a loop lends and takes back, keeping up to MaxSpares.
+// Not zero-filled: only bytes written into one are ever read.
+template <std::size_t Size, std::size_t MaxSpares>
+class spare_buffers {
+ public:
+  std::unique_ptr<char[]> take() {
+    if (spares_.empty()) return std::make_unique_for_overwrite<char[]>(Size);
+    auto b = std::move(spares_.back());
+    spares_.pop_back();
+    return b;
+  }
+  void give(std::unique_ptr<char[]> b) {
+    if (b && spares_.size() < MaxSpares) spares_.push_back(std::move(b));
+  }
+
+ private:
+  std::vector<std::unique_ptr<char[]>> spares_;
+};
+
 struct loop_context {
   loop_context(shared_state& s, std::shared_ptr<const config::snapshot> first)
       : shared(s), snap(std::move(first)), auth(snap->source.server.token_cache_entries), pool(ioc) {}
@@ -73,35 +92,16 @@ struct loop_context {
   // a few buffers instead of allocating one per request.
   static constexpr std::size_t relay_buffer_size = 64 * 1024;
   static constexpr std::size_t max_spare_relay_buffers = 64;
-  std::vector<std::unique_ptr<char[]>> spare_relay_buffers;
-
-  std::unique_ptr<char[]> take_relay_buffer() {
-    // Not zero-filled: only bytes written into it are ever read.
-    if (spare_relay_buffers.empty()) return std::make_unique_for_overwrite<char[]>(relay_buffer_size);
-    auto b = std::move(spare_relay_buffers.back());
-    spare_relay_buffers.pop_back();
-    return b;
-  }
-  void give_relay_buffer(std::unique_ptr<char[]> b) {
-    if (b && spare_relay_buffers.size() < max_spare_relay_buffers) spare_relay_buffers.push_back(std::move(b));
-  }
+  spare_buffers<relay_buffer_size, max_spare_relay_buffers> relay_buffers;
+  std::unique_ptr<char[]> take_relay_buffer() { return relay_buffers.take(); }
+  void give_relay_buffer(std::unique_ptr<char[]> b) { relay_buffers.give(std::move(b)); }
   // Small relay buffers, for upstream responses that declare a short body:
   // a loop with hundreds of small responses in flight would otherwise lend
   // (and, past its spares, allocate) 64 KiB for each.
   static constexpr std::size_t small_relay_buffer_size = 4 * 1024;
-  static constexpr std::size_t max_spare_small_relay_buffers = 256;
-  std::vector<std::unique_ptr<char[]>> spare_small_relay_buffers;
-
-  std::unique_ptr<char[]> take_small_relay_buffer() {
-    if (spare_small_relay_buffers.empty()) return std::make_unique_for_overwrite<char[]>(small_relay_buffer_size);
-    auto b = std::move(spare_small_relay_buffers.back());
-    spare_small_relay_buffers.pop_back();
-    return b;
-  }
-  void give_small_relay_buffer(std::unique_ptr<char[]> b) {
-    if (b && spare_small_relay_buffers.size() < max_spare_small_relay_buffers)
-      spare_small_relay_buffers.push_back(std::move(b));
-  }
+  spare_buffers<small_relay_buffer_size, 256> small_relay_buffers;
+  std::unique_ptr<char[]> take_small_relay_buffer() { return small_relay_buffers.take(); }
+  void give_small_relay_buffer(std::unique_ptr<char[]> b) { small_relay_buffers.give(std::move(b)); }
   // Request-head read buffers, lent the same way: a plain-TCP connection
   // waiting for its next request holds none.
   static constexpr std::size_t read_buffer_size = 16 * 1024;
