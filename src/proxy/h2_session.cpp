@@ -279,7 +279,13 @@ void h2_session::arm_deadline() {
 void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
-  if (open_streams() == 0) spare_streams_.clear();  // an idle connection keeps no spare buffers
+  if (open_streams() == 0) {
+    // An idle connection keeps no spare buffers.
+    spare_streams_.clear();
+    outgoing_ = outgoing_request{};
+    headers_ = h2_header_list{};
+    std::string().swap(scratch_);
+  }
   with_calls_.clear();
   bool stalled = false;
   for_each_stream([&](stream& st) {
@@ -375,7 +381,9 @@ constexpr std::size_t max_spare_stream_bytes = 8 * 1024;
 }  // namespace
 
 void h2_session::recycle_stream(std::unique_ptr<stream> base) {
-  if (closed_ || spare_streams_.size() >= max_spare_streams) return;
+  // No more spares than streams still open: a connection left with one
+  // long-lived stream after a burst keeps at most one.
+  if (closed_ || spare_streams_.size() >= std::min(max_spare_streams, open_streams())) return;
   auto& old = static_cast<h2_stream&>(*base);
   if (old.req.capacity_bytes() + old.trailers.capacity_bytes() + old.request_id.capacity() +
           old.log_path.capacity() + old.reply_body.capacity() > max_spare_stream_bytes)

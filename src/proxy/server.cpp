@@ -417,6 +417,9 @@ server::~server() = default;
 
 std::unique_ptr<server> server::create(std::shared_ptr<const config::snapshot> snap, server_options opts,
                                        std::string& error) {
+  // create() starts threads of its own (the access log's writer, the JWKS
+  // resolver): they must inherit the mask before the signalfd takes over.
+  if (opts.handle_signals) block_handled_signals();
   auto i = std::make_unique<impl>();
   i->opts = std::move(opts);
   i->current = std::move(snap);
@@ -491,8 +494,8 @@ void block_handled_signals() {
 int server::run() {
   auto& i = *impl_;
   if (i.opts.handle_signals) {
-    // Blocked here too, for a caller that did not block them first; the
-    // event loops inherit the mask.
+    // Blocked in create() already; here too for the thread that calls run(),
+    // should it not be the one that called create(). The loops inherit it.
     block_handled_signals();
     sigset_t handled = handled_signals();
     int fd = ::signalfd(-1, &handled, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -217,6 +217,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   void on_written(error_code ec) {
     writing_ = false;
     if (cancelled_) return;
+    if (retry_pending_) return start_retry();  // the old connection's write, failed by its close
     if (ec) {
       if (done_) return;  // the answer came early; the rest of the body is not wanted
       if (may_retry()) return retry();
@@ -249,6 +250,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   void on_head(error_code ec) {
     reading_ = false;
     if (cancelled_) return;
+    if (retry_pending_) return start_retry();  // the old connection's read, failed by its close
     if (ec) {
       if (may_retry()) return retry();
       spdlog::warn("upstream '{}': no response head: {}", up_.name, ec.message());
@@ -339,9 +341,20 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     return reused_ && !retried_ && !has_body_ && !head_seen_ && idempotent(method_);
   }
 
+  // The dead connection is closed at once, but kept until its other
+  // operation (the read started with the write, or the write still under
+  // way) has completed: that operation still uses its socket, its buffer
+  // and the parser.
   void retry() {
     retried_ = true;
+    retry_pending_ = true;
     if (conn_) conn_->stream.close();
+    start_retry();
+  }
+
+  void start_retry() {
+    if (reading_ || writing_) return;
+    retry_pending_ = false;
     conn_.reset();
     response_.clear();
     head_sent_ = false;
@@ -380,6 +393,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   bool head_seen_ = false;
   bool reused_ = false;
   bool retried_ = false;
+  bool retry_pending_ = false;  // waiting for the old connection's last operation
   bool released_ = false;
   bool cancelled_ = false;
 };

@@ -1488,5 +1488,64 @@ class Http2LargeBodyTest(H2TestCase):
         self.check_rss("slow reader", sampler, 0.0)
 
 
+class OneShotHttp1Upstream(_RawServer):
+    """Answers the first request of each connection with keep-alive framing (a
+    Content-Length, no Connection: close), then reads the next one and closes
+    without an answer: a pooled connection that looks alive and dies on use, as
+    when an upstream's keep-alive timeout strikes while a request is on its way."""
+
+    def __init__(self):
+        super().__init__()
+        self.dropped = 0
+
+    def serve(self, conn):
+        answered = False
+        pending = b""
+        while True:
+            while b"\r\n\r\n" not in pending:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                pending += chunk
+            _, _, pending = pending.partition(b"\r\n\r\n")
+            with self.lock:
+                if answered:
+                    self.dropped += 1
+                    return  # closed unanswered
+                self.hits += 1
+            answered = True
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n")
+
+
+class Http2StalePooledConnectionTest(H2TestCase):
+    """An HTTP/2 stream whose pooled upstream connection turns out dead is sent
+    again on a fresh one (once, for a request without a body), never answered
+    502, and the gateway survives the failed operations of the dead one."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.up = OneShotHttp1Upstream()
+        cls.addClassCleanup(cls.up.close)
+        routes = [{"name": "oneshot", "path_prefix": "/", "upstream": "up", "auth": "none"}]
+        cls.config = gateway_config({"up": cls.up.url}, routes)
+        cls.gw = start_gateway(cls, cls.config)
+
+    def test_dead_pooled_connections_are_retried(self):
+        c = self.h2()
+        statuses = []
+        for i in range(12):
+            resp = c.get("/stale/%d" % i)
+            self.assertAnswered(resp)
+            statuses.append(resp.status)
+        self.assertEqual(statuses, [200] * 12, self.gw.stderr_text()[-2000:])
+        self.assertEqual(self.up.hits, 12)
+        self.assertGreaterEqual(self.up.dropped, 11, "the pooled connections were not reused")
+        # Many at once: streams racing for pooled connections, all of them dead.
+        streams = [c.start("GET", "/burst/%d" % i) for i in range(20)]
+        answers = c.wait(streams)
+        self.assertEqual([a.status for a in answers], [200] * 20, answers)
+        self.assertTrue(self.gw.alive())
+
+
 if __name__ == "__main__":
     unittest.main()

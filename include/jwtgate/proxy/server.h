@@ -18,10 +18,12 @@ struct server_options {
 };
 
 // Blocks the signals the server handles in the calling thread, so that every
-// thread it creates afterwards inherits the mask. Call it first in main,
-// before any thread starts: the server reads them from a signalfd, and a
-// thread that left one unblocked would take its default action (SIGHUP and
-// SIGTERM would kill the process without a drain).
+// thread it creates afterwards inherits the mask. With handle_signals, call
+// it first in main, before any thread starts (create() calls it too, for the
+// threads it makes): the server reads them from a signalfd, and a thread
+// that left one unblocked would take its default action (SIGHUP and SIGTERM
+// would kill the process without a drain). Without handle_signals, do not:
+// nothing would read them.
 void block_handled_signals();
 
 class server {
