@@ -1020,6 +1020,25 @@ def echo_header(data, name):
     return values
 
 
+def read_requests(conn):
+    """Yields (method, target, headers) for each body-less request on `conn`."""
+    pending = b""
+    while True:
+        while b"\r\n\r\n" not in pending:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+        head, _, pending = pending.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, target = lines[0].split(" ")[:2]
+        headers = []
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers.append((name.strip(), value.strip()))
+        yield method, target, headers
+
+
 class _RawServer:
     """A socket server whose connections run `serve(conn)` in their own thread."""
 

@@ -25,7 +25,7 @@ import unittest
 import harness
 from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, TestKeys, TestPKI,
                      _RawServer, echo_header, echo_json, gateway_config, pattern_chunks,
-                     pattern_sha256, provider_config, start_gateway)
+                     pattern_sha256, provider_config, read_requests, start_gateway)
 from h2support import (CONNECTION_SPECIFIC, PROTOCOL_ERROR, REFUSED_STREAM,
                        SETTINGS_MAX_CONCURRENT_STREAMS, H2Client, H2EchoUpstream, RawH2,
                        RssSampler, curl_h2, h2_tls_context, headers_frame,
@@ -1500,14 +1500,7 @@ class OneShotHttp1Upstream(_RawServer):
 
     def serve(self, conn):
         answered = False
-        pending = b""
-        while True:
-            while b"\r\n\r\n" not in pending:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            _, _, pending = pending.partition(b"\r\n\r\n")
+        for _ in read_requests(conn):
             with self.lock:
                 if answered:
                     self.dropped += 1

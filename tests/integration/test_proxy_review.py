@@ -15,28 +15,9 @@ import unittest
 
 from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, TestKeys, TestPKI,
                      _RawServer, echo_header, echo_json, gateway_config, provider_config,
-                     start_gateway, websocket_handshake, ws_accept_key)
+                     read_requests, start_gateway, websocket_handshake, ws_accept_key)
 
 SMUGGLED = b"HTTP/1.1 200 OK\r\nContent-Length: 8\r\nX-Smuggled: yes\r\n\r\nSMUGGLED"
-
-
-def read_requests(conn):
-    """Yields (method, target, headers) for each body-less request on `conn`."""
-    pending = b""
-    while True:
-        while b"\r\n\r\n" not in pending:
-            chunk = conn.recv(65536)
-            if not chunk:
-                return
-            pending += chunk
-        head, _, pending = pending.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        method, target = lines[0].split(" ")[:2]
-        headers = []
-        for line in lines[1:]:
-            name, _, value = line.partition(":")
-            headers.append((name.strip(), value.strip()))
-        yield method, target, headers
 
 
 class MisbehavingUpstream(_RawServer):
