@@ -28,7 +28,9 @@ jwtgate parts are skipped (and said so) when the binary refuses the HTTP/2
 configuration keys. Environment: JWTGATE_BINARY, DURATION (10), ROUNDS (3),
 CONNECTIONS (20), STREAMS (10), THREADS (1,2), CALLS (2000), GRPC_ROUNDS (3),
 IDLE_CONNECTIONS (2000), PARTS (load,grpc,idle), PEERS (nginx-h2,haproxy-h2,jwtgate),
-GRPC_PAYLOAD (100 bytes), PERF (unset).
+GRPC_PAYLOAD (100 bytes), PERF (unset), TLS (unset; 1: the load part over TLS
+instead of h2c: every proxy serves h2 through ALPN with one self-signed P-256
+certificate, h2load negotiates it, the upstream hop stays plain HTTP/1.1).
 """
 
 import os
@@ -37,6 +39,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -61,6 +64,21 @@ PEERS = os.environ.get("PEERS", "nginx-h2,haproxy-h2,jwtgate").split(",")
 # (prefix-tN.data per thread count), for bench/PROFILE notes.
 PERF = os.environ.get("PERF", "")
 PAYLOAD = b"x" * int(os.environ.get("GRPC_PAYLOAD", "100"))
+TLS = os.environ.get("TLS", "") == "1"
+SCHEME = "https" if TLS else "http"
+TLS_FILES = {}  # crt, key, pem (HAProxy's crt+key), made in main() when TLS is on
+
+
+def make_tls_files(d):
+    load.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                 "-keyout", "tls.key", "-out", "tls.crt", "-days", "2", "-subj", "/CN=127.0.0.1",
+                 "-addext", "subjectAltName=IP:127.0.0.1", cwd=d)
+    with open(os.path.join(d, "tls.pem"), "w") as out:
+        for name in ("tls.crt", "tls.key"):
+            with open(os.path.join(d, name)) as f:
+                out.write(f.read())
+    TLS_FILES.update(crt=os.path.join(d, "tls.crt"), key=os.path.join(d, "tls.key"),
+                     pem=os.path.join(d, "tls.pem"))
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -79,10 +97,19 @@ class H2Conn:
     """A minimal prior-knowledge h2c client on a blocking socket: enough for a
     handshake, one GET and its status, with bounded reads."""
 
-    def __init__(self, port, timeout=10):
+    def __init__(self, port, timeout=10, tls=False):
         self.sock = socket.create_connection((HOST, port), timeout=timeout)
         # Without it the HEADERS after the SETTINGS ACK waits for a delayed ACK (40 ms).
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # the bench's own self-signed certificate
+            ctx.set_alpn_protocols(["h2"])
+            self.sock = ctx.wrap_socket(self.sock, server_hostname=HOST)
+            if self.sock.selected_alpn_protocol() != "h2":
+                raise RuntimeError("port %d did not negotiate h2 (ALPN: %r)"
+                                   % (port, self.sock.selected_alpn_protocol()))
         self.buf = b""
 
     def read_frame(self):
@@ -142,7 +169,7 @@ class H2Conn:
 
 
 def h2_status(port, token=None):
-    c = H2Conn(port, timeout=5)
+    c = H2Conn(port, timeout=5, tls=TLS)
     try:
         c.handshake()
         return c.get(1, token=token)
@@ -155,8 +182,11 @@ def h2_status(port, token=None):
 def nginx_h2(d, name, port, upstream, workers):
     return load.nginx(d, name, port, """
 upstream up { server %s:%d; keepalive 256; }
-server { listen %s:%d http2; location / { proxy_pass http://up; proxy_http_version 1.1;
-         proxy_set_header Connection ""; } }""" % (HOST, upstream, HOST, port), workers=workers)
+server { listen %s:%d%s http2;%s location / { proxy_pass http://up; proxy_http_version 1.1;
+         proxy_set_header Connection ""; } }""" % (
+        HOST, upstream, HOST, port, " ssl" if TLS else "",
+        " ssl_certificate %s; ssl_certificate_key %s;" % (TLS_FILES["crt"], TLS_FILES["key"]) if TLS else ""),
+        workers=workers)
 
 
 def nginx_grpc(d, name, port, upstream):
@@ -179,12 +209,13 @@ defaults
   timeout server 30s
   option http-keep-alive
 frontend fe
-  bind %(host)s:%(port)d proto h2
+  bind %(host)s:%(port)d %(bind)s
   default_backend be
 backend be
   http-reuse always
   server up %(host)s:%(upstream)d maxconn 1000 %(proto)s
-""" % {"threads": threads, "host": HOST, "port": port, "upstream": upstream, "proto": server_proto})
+""" % {"threads": threads, "host": HOST, "port": port, "upstream": upstream, "proto": server_proto,
+       "bind": "ssl crt %s alpn h2" % TLS_FILES["pem"] if TLS else "proto h2"})
     return load.start(["haproxy", "-f", conf, "-db"], port)
 
 
@@ -192,7 +223,7 @@ def jwtgate_config(d, name, port, upstream, threads, protocol="http1"):
     path = os.path.join(d, name + ".yaml")
     with open(path, "w") as f:
         f.write("""
-listen: {address: %(host)s, port: %(port)d, http2: true}
+listen: {address: %(host)s, port: %(port)d, http2: true%(tls)s}
 server:
   threads: %(threads)d
   access_log: "off"
@@ -211,7 +242,8 @@ providers:
 routes:
   - {name: bench, path_prefix: /, upstream: up, auth: {providers: [bench]}}
 """ % {"host": HOST, "port": port, "threads": threads, "upstream": upstream, "protocol": protocol,
-       "issuer": load.ISSUER, "d": d})
+       "issuer": load.ISSUER, "d": d,
+       "tls": ", tls: {cert_file: %s, key_file: %s}" % (TLS_FILES["crt"], TLS_FILES["key"]) if TLS else ""})
     return path
 
 
@@ -244,7 +276,7 @@ def h2load(port, token, pid):
         args += ["-H", "authorization: Bearer " + token]
     before, up_before = load.cpu_ticks(pid), load.cpu_ticks(UPSTREAM_PID[0])
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run(args + ["http://%s:%d/bench" % (HOST, port)], capture_output=True, text=True,
+    r = subprocess.run(args + ["%s://%s:%d/bench" % (SCHEME, HOST, port)], capture_output=True, text=True,
                        timeout=DURATION + 60)
     used, up_used = load.cpu_ticks(pid) - before, load.cpu_ticks(UPSTREAM_PID[0]) - up_before
     ru2 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -326,10 +358,12 @@ def part_load(d, up_port, token, forged, peers):
         for p in procs.values():
             load.stop(p)
     med = {k: tuple(statistics.median(x[i] for x in v) for i in range(3)) for k, v in results.items()}
-    lines = ["Medians of %d rounds, `h2load -t1 -c%d -m%d -D%d`, h2c prior knowledge, HTTP/1.1 upstream "
+    lines = ["Medians of %d rounds, `h2load -t1 -c%d -m%d -D%d`, %s, HTTP/1.1 upstream "
              "(nginx, small 200); jwtgate with an HS256 token on every request (cached after the first); "
              "nginx and HAProxy without auth. CPU/req: the proxy's own CPU time (user + system, all "
-             "threads) per request." % (ROUNDS, CONNECTIONS, STREAMS, DURATION), "",
+             "threads) per request." % (ROUNDS, CONNECTIONS, STREAMS, DURATION,
+                                        "h2 over TLS (ALPN, a P-256 certificate)" if TLS
+                                        else "h2c prior knowledge"), "",
              "| threads | peer | req/s | mean ms/request | CPU µs/req | jwtgate/peer req/s | peer/jwtgate CPU |",
              "|---|---|--:|--:|--:|--:|--:|"]
     for threads in THREADS:
@@ -562,6 +596,11 @@ def main():
     report = []
     try:
         keys = load.make_keys(d)
+        if TLS:
+            make_tls_files(d)
+            if PARTS != ["load"]:
+                print("TLS=1 measures the load part only (gRPC and idle parts skipped)", flush=True)
+                PARTS[:] = ["load"]
         token, forged = load.mint(keys, "HS256"), load.mint(keys, "HS256", forged=True)
         peers = list(PEERS)
         why = jwtgate_supports_h2(d) if "jwtgate" in peers else "not asked for"
