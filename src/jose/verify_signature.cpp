@@ -55,6 +55,13 @@ bool verify_with(const key& k, alg a, std::string_view input, std::string_view s
       return verify_hmac(k, a, input, signature);
     case alg_family::rsa_pkcs1:
     case alg_family::rsa_pss:
+      // RFC 8017 (RSASSA-PKCS1-v1_5 and -PSS verification, step 1): a
+      // signature is exactly as long as the modulus. OpenSSL accepts a
+      // shorter one whose missing leading bytes were zero, so one valid
+      // signature in 256 would have a second spelling.
+      if (!k.public_key || signature.size() != static_cast<std::size_t>(EVP_PKEY_get_size(k.public_key.get())))
+        return false;
+      return digest_verify(k, a, input, bytes(signature), signature.size());
     case alg_family::eddsa:
       return k.public_key && digest_verify(k, a, input, bytes(signature), signature.size());
     case alg_family::ecdsa: {
