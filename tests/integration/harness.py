@@ -1021,7 +1021,8 @@ def echo_header(data, name):
 
 
 def read_requests(conn):
-    """Yields (method, target, headers) for each body-less request on `conn`."""
+    """Yields (method, target, headers) for each request on `conn`; a
+    Content-Length body is read and skipped (no chunked bodies)."""
     pending = b""
     while True:
         while b"\r\n\r\n" not in pending:
@@ -1033,9 +1034,18 @@ def read_requests(conn):
         lines = head.decode("latin-1").split("\r\n")
         method, target = lines[0].split(" ")[:2]
         headers = []
+        length = 0
         for line in lines[1:]:
             name, _, value = line.partition(":")
             headers.append((name.strip(), value.strip()))
+            if name.strip().lower() == "content-length":
+                length = int(value.strip())
+        while len(pending) < length:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            pending += chunk
+        pending = pending[length:]
         yield method, target, headers
 
 

@@ -52,29 +52,9 @@ class OddHttp1Upstream(_RawServer):
       /status/N      status N without a body (204, 304)"""
 
     def serve(self, conn):
-        pending = b""
-        while True:
-            while b"\r\n\r\n" not in pending:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            head, _, pending = pending.partition(b"\r\n\r\n")
+        for method, target, _ in read_requests(conn):
             with self.lock:
                 self.hits += 1
-            lines = head.decode("latin-1").split("\r\n")
-            method, target = lines[0].split(" ")[:2]
-            length = 0
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                if name.strip().lower() == "content-length":
-                    length = int(value.strip())
-            while len(pending) < length:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                pending += chunk
-            pending = pending[length:]
             if target.startswith("/odd/bigheaders"):
                 cookies = "".join("Set-Cookie: c%d=v%d; Path=/; HttpOnly\r\n" % (i, i)
                                   for i in range(30))
