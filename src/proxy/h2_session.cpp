@@ -189,6 +189,7 @@ class h2_session final : public std::enable_shared_from_this<h2_session>,
   // Closed streams kept for the next ones while the connection is busy:
   // fresh objects, with only the capacity of their buffers carried over.
   std::vector<std::unique_ptr<h2_stream>> spare_streams_;
+  bool holds_buffers_ = false;  // a stream ran since the last idle sweep gave them back
 };
 
 // ---------------------------------------------------------------------------
@@ -279,8 +280,9 @@ void h2_session::arm_deadline() {
 void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
   const auto& server = loop_.snap->source.server;
-  if (open_streams() == 0) {
+  if (open_streams() == 0 && holds_buffers_) {
     // An idle connection keeps no spare buffers.
+    holds_buffers_ = false;
     spare_streams_.clear();
     outgoing_ = outgoing_request{};
     headers_ = h2_header_list{};
@@ -369,6 +371,7 @@ std::unique_ptr<h2_server_codec::stream> h2_session::make_stream() {
     s = std::move(spare_streams_.back());
     spare_streams_.pop_back();
   }
+  holds_buffers_ = true;
   s->started = std::chrono::steady_clock::now();
   s->snap = loop_.snap;
   loop_.metrics.http2_stream_begun();

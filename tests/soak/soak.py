@@ -903,6 +903,15 @@ class Load:
         self.peak_conns = max(self.peak_conns, self.open_conns)
         return reader, writer
 
+    async def connect_or_wait(self, backoff):
+        """A connection, or None (counted as unexplained) after `backoff` s."""
+        try:
+            return await self.connect()
+        except OSError:
+            STATS.note("unexplained", "connect to the gateway failed")
+            await asyncio.sleep(backoff)
+            return None
+
     def closed(self, writer):
         self.open_conns -= 1
         try:
@@ -914,12 +923,10 @@ class Load:
 
     async def keepalive_client(self):
         while self.running():
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
-                await asyncio.sleep(0.2)
+            conn = await self.connect_or_wait(0.2)
+            if conn is None:
                 continue
+            reader, writer = conn
             since = time.monotonic()
             try:
                 for _ in range(random.randint(1, 40)):
@@ -935,12 +942,10 @@ class Load:
 
     async def http10_client(self):
         while self.running():
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
-                await asyncio.sleep(0.2)
+            conn = await self.connect_or_wait(0.2)
+            if conn is None:
                 continue
+            reader, writer = conn
             since = time.monotonic()
             try:
                 STATS.add("http10_requests")
@@ -956,12 +961,10 @@ class Load:
         import h2.events
         import h2.exceptions
         while self.running():
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
-                await asyncio.sleep(0.2)
+            conn = await self.connect_or_wait(0.2)
+            if conn is None:
                 continue
+            reader, writer = conn
             STATS.add("h2_connections")
             conn = h2.connection.H2Connection(config=h2.config.H2Configuration(
                 client_side=True, header_encoding="latin-1"))
@@ -1061,11 +1064,10 @@ class Load:
         """Aborts mid-request (head or body) or mid-response."""
         while self.running():
             await asyncio.sleep(random.uniform(0.0, 0.05))
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
+            conn = await self.connect_or_wait(0)
+            if conn is None:
                 continue
+            reader, writer = conn
             try:
                 what = random.choice(["head", "body", "response"])
                 if what == "response":
@@ -1097,12 +1099,10 @@ class Load:
     async def slowloris_client(self):
         """One header byte a second: the gateway must cut it by header_timeout."""
         while self.running():
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
-                await asyncio.sleep(0.5)
+            conn = await self.connect_or_wait(0.5)
+            if conn is None:
                 continue
+            reader, writer = conn
             started = time.monotonic()
             STATS.add("slowloris_connections")
             text = b"GET /api/slow HTTP/1.1\r\nHost: soak.test\r\nX-Padding: " + b"z" * 200
@@ -1137,12 +1137,10 @@ class Load:
         """Holds a keep-alive connection open, now and then one request on it."""
         await asyncio.sleep(random.uniform(0, spread))
         while self.running():
-            try:
-                reader, writer = await self.connect()
-            except OSError:
-                STATS.note("unexplained", "connect to the gateway failed")
-                await asyncio.sleep(1.0)
+            conn = await self.connect_or_wait(1.0)
+            if conn is None:
                 continue
+            reader, writer = conn
             try:
                 # A first request at once (a connection that sends nothing is cut at
                 # header_timeout), then idle stretches within idle_timeout (30 s).
