@@ -32,36 +32,13 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr std::size_t relay_buffer_size = loop_context::relay_buffer_size;
-// Up to this many body bytes sent together with the head are copied after it.
-constexpr std::size_t small_body_bytes = 4096;
-// The largest TLS record's payload: smaller gather writes go out as one record.
-constexpr std::size_t tls_record_bytes = 16 * 1024;
-constexpr std::uint32_t upstream_header_limit = 64 * 1024;
 constexpr std::size_t max_linger_bytes = 1024 * 1024;
 constexpr auto linger_time = std::chrono::seconds(2);
 // nginx's code for "the client closed the connection before the response".
 constexpr unsigned status_client_closed = 499;
 
-constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-
-bool idempotent(http::verb m) noexcept {
-  switch (m) {
-    case http::verb::get: case http::verb::head: case http::verb::options:
-    case http::verb::put: case http::verb::delete_: case http::verb::trace:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool is_http_error(const beast::error_code& ec) noexcept {
   return ec.category() == http::make_error_code(http::error::end_of_stream).category();
-}
-
-bool connection_dropped(const beast::error_code& ec) noexcept {
-  return ec == http::error::end_of_stream || ec == asio::error::eof ||
-         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
-         ec == http::error::partial_message;
 }
 
 }  // namespace
@@ -141,11 +118,6 @@ void client_session::wait_on_client(std::chrono::milliseconds limit) {
   if (upstream_) upstream_->stream.expires_never();
 }
 
-void client_session::wait_on_upstream(std::chrono::milliseconds limit) {
-  upstream_->stream.expires_after(limit);
-  stream_.expires_never();
-}
-
 void client_session::expire_if_due(std::chrono::steady_clock::time_point now) {
   if (closed_) return;
   // The failed operation's handler sees timed_out() and answers 504 or closes.
@@ -189,12 +161,10 @@ void client_session::release_large_heads() {
   auto release = [](std::string& s) {
     if (s.capacity() > keep) std::string().swap(s);
   };
-  release(up_head_);
   release(res_head_);
-  release(up_out_.flat);
   release(res_out_.flat);
   req_in_.release_if_larger(keep);
-  res_in_.release_if_larger(keep);
+  out_req_.fields.release_if_larger(keep);
 }
 
 void client_session::park_heads() {
@@ -202,25 +172,22 @@ void client_session::park_heads() {
   snap_.reset();  // an idle connection does not keep a replaced configuration alive
   if (loop_.spare_heads.size() < loop_context::max_spare_relay_buffers) {
     auto& h = loop_.spare_heads.emplace_back();
-    std::swap(h.up_head, up_head_);
     std::swap(h.res_head, res_head_);
     std::swap(h.req_in, req_in_);
-    std::swap(h.res_in, res_in_);
+    std::swap(h.out_fields, out_req_.fields);
     return;
   }
-  std::string().swap(up_head_);
   std::string().swap(res_head_);
   req_in_ = flat_head{};
-  res_in_ = flat_head{};
+  out_req_.fields = flat_head{};
 }
 
 void client_session::unpark_heads() {
   if (loop_.spare_heads.empty()) return;
   auto& h = loop_.spare_heads.back();
-  std::swap(h.up_head, up_head_);
   std::swap(h.res_head, res_head_);
   std::swap(h.req_in, req_in_);
-  std::swap(h.res_in, res_in_);
+  std::swap(h.out_fields, out_req_.fields);
   loop_.spare_heads.pop_back();
 }
 
@@ -262,11 +229,6 @@ void client_session::begin_request_state() {
   request_body_sent_ = false;
   websocket_ = false;
   response_started_ = false;
-  retried_ = false;
-  upstream_reused_ = false;
-  early_response_ = false;
-  sending_body_ = false;
-  upstream_spoke_ = false;
 }
 
 void client_session::on_head(error_code ec) {
@@ -521,525 +483,16 @@ void client_session::on_reply_written(error_code ec, bool close) {
 }
 
 // ---------------------------------------------------------------------------
-// Relay to the upstream
-
-void client_session::forward() {
-  const auto* route = decision_.route;
-  if (!route || !route->upstream) return reply_error(404, "no route serves this request", false);
-  const auto& in = parser_->get();
-  websocket_ = parser_->upgrade() && list_has_token(in[http::field::upgrade], "websocket");
-  if (websocket_) {
-    // RFC 6455 section 4.1: without one key and version 13 this is no WebSocket
-    // handshake, and the upstream's 101 could not be checked against the key.
-    auto key = in[http::field::sec_websocket_key];
-    if (in.count(http::field::sec_websocket_key) != 1 || key.empty() ||
-        in.count(http::field::sec_websocket_version) != 1 || in[http::field::sec_websocket_version] != "13")
-      return reply_error(400, "a WebSocket upgrade needs one Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
-                         true);
-  }
-  if (route->upstream->protocol == config::upstream_config::wire::h2) {
-    if (websocket_) return reply_error(502, "WebSocket needs an HTTP/1.1 upstream", true);
-    return forward_via_call();
-  }
-  if (!build_upstream_request()) return;
-  upstream_ = loop_.pool.take_idle(*route->upstream);
-  if (!upstream_) return connect_upstream();
-  upstream_reused_ = true;
-  on_upstream_ready();
-}
-
-bool client_session::build_upstream_request() {
-  if (!forwardable(decision_)) {
-    spdlog::error("request {}: refusing to forward a target or identity header with control characters",
-                  request_id_);
-    reply_error(400, "the request cannot be forwarded safely", true);
-    return false;
-  }
-  const auto& in = parser_->get();
-  std::string connection_joined;
-  auto connection = in.joined(static_cast<int>(http::field::connection), connection_joined);
-  auto& out = up_head_;
-  out.clear();
-  append_request_line(out, in.method_string(), decision_.target);
-
-  // The host this request was routed by (see handle_request): an absolute-form
-  // target's authority replaces the client's Host. An HTTP/1.0 client may send
-  // no Host at all; the upstream, spoken to in HTTP/1.1, gets its own name.
-  const std::string_view host = host_;
-  if (!host.empty()) {
-    append_field(out, "Host", host);
-  } else {
-    const auto& up = *decision_.route->upstream;
-    append_field(out, "Host", upstream_host_value(up.host, up.port, up.https));
-  }
-  std::string forwarded_for;
-  for_each_forwarded_field(*snap_, decision_, in, connection, forward_origin{client_ip_, https_, host, request_id_},
-                           forwarded_for,
-                           [&](std::string_view name, std::string_view value) { append_field(out, name, value); });
-  if (websocket_) {
-    append_field(out, "Connection", "Upgrade");
-    append_field(out, "Upgrade", in[http::field::upgrade]);
-  }
-  // The client's framing is re-made: a chunked body is decoded and chunked
-  // again (its trailers dropped), a Content-Length body keeps its field.
-  up_chunked_ = parser_->chunked();
-  if (up_chunked_) append_field(out, "Transfer-Encoding", "chunked");
-  out.append(crlf);
-  return true;
-}
-
-template <class Handler>
-void client_session::write_gather(connection_stream& to, gather& g, Handler&& done) {
-  if (!to.tls()) {
-    // Offer the bytes to the socket first, as nginx does: a head with a small
-    // body nearly always fits in its send buffer, and a write finished here
-    // needs no trip through the event queue. Only the rest waits.
-    error_code ec;
-    std::size_t n = to.socket().write_some(g.buffers(), ec);
-    if (ec != asio::error::would_block && ec != asio::error::try_again) {
-      if (ec || n == g.total()) return done(ec, n);
-    }
-    g.consume(n);
-  } else if (g.count > 1 && g.total() <= tls_record_bytes) {
-    g.coalesce();  // one TLS record instead of one per piece
-  }
-  asio::async_write(to, g.buffers(), std::forward<Handler>(done));
-}
-
-void client_session::connect_upstream() {
-  upstream_reused_ = false;
-  stream_.expires_never();  // the connect has its own deadline
-  loop_.pool.connect(*decision_.route->upstream,
-                     [self = shared_from_this()](connect_failure why, std::string message,
-                                                 std::unique_ptr<upstream_connection> conn) {
-                       if (self->closed_) {
-                         if (conn) conn->stream.close();
-                         return;
-                       }
-                       if (why != connect_failure::none) {
-                         spdlog::warn("request {}: cannot connect to upstream '{}': {}", self->request_id_,
-                                      self->decision_.route->upstream->name, message);
-                         return self->upstream_failed(502, "the upstream is unreachable");
-                       }
-                       self->upstream_ = std::move(conn);
-                       self->on_upstream_ready();
-                     });
-}
-
-void client_session::on_upstream_ready() {
-  const auto& up = *decision_.route->upstream;
-  if (expect_continue_ && request_has_body_) {
-    // Authorized and connected: now let the client send its body.
-    expect_continue_ = false;
-    wait_on_client(loop_.snap->source.server.idle_timeout);
-    asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
-                      [self = shared_from_this()](error_code ec, std::size_t) {
-                        if (ec) return self->close_now();
-                        self->on_upstream_ready();
-                      });
-    return;
-  }
-  upstream_sent_ = std::chrono::steady_clock::now();
-  wait_on_upstream(up.timeout);
-  up_request_done_ = false;
-  up_out_.clear();
-  up_out_.add(up_head_);
-  write_gather(upstream_->stream, up_out_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_upstream_head_written(ec);
-  });
-}
-
-void client_session::on_upstream_head_written(error_code ec) {
-  if (ec) {
-    if (may_retry()) return retry_on_fresh_connection();
-    return upstream_failed(upstream_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
-  }
-  if (request_has_body_) {
-    watch_upstream_while_sending();
-    return read_request_body();
-  }
-  up_request_done_ = true;
-  read_response_head();
-}
-
-// An upstream that refuses the body answers and stops reading; the body write
-// would then wait for room that never comes. Watching for its first bytes lets
-// the gateway stop sending and relay the answer instead (see read_early_response).
-// Plain TCP only: on TLS the bytes cannot be told apart from an interim 1xx
-// without decrypting, so TLS upstreams rely on the write failing.
-void client_session::watch_upstream_while_sending() {
-  sending_body_ = true;
-  upstream_spoke_ = false;
-  if (upstream_->stream.tls()) return;
-  upstream_->stream.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](error_code ec) {
-    if (ec || self->closed_ || !self->sending_body_ || !self->upstream_) return;
-    auto& sock = self->upstream_->stream.socket();
-    std::array<char, 12> peek{};
-    error_code peek_ec;
-    std::size_t n = sock.receive(asio::buffer(peek), tcp::socket::message_peek, peek_ec);
-    // An interim answer (100, 103) is no refusal: the body keeps going.
-    if (!peek_ec && n >= 10 && std::string_view(peek.data(), 5) == "HTTP/" && peek[9] == '1') return;
-    self->upstream_spoke_ = true;
-    // Fails the body write under way (or the next one); its handler reads the answer.
-    error_code ignored;
-    sock.shutdown(tcp::socket::shutdown_send, ignored);
-  });
-}
-
-void client_session::read_request_body() {
-  if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
-  parser_->body_buffer(body_buf_.get(), relay_buffer_size);
-  wait_on_client(loop_.snap->source.server.idle_timeout);
-  http::async_read_some(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_request_body(ec);
-  });
-}
-
-void client_session::on_request_body(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
-  if (ec) {
-    if (upstream_) upstream_->stream.close();
-    upstream_.reset();
-    if (ec == http::error::body_limit)
-      return reply_error(413, "the request body is larger than the gateway accepts", true);
-    if (is_http_error(ec) && ec != http::error::end_of_stream &&
-        ec != http::error::partial_message)
-      return reply_error(400, "malformed request body: " + ec.message(), true);
-    status_ = status_client_closed;
-    log_request();
-    return close_now();
-  }
-  std::size_t n = relay_buffer_size - parser_->body_room();
-  bool done = parser_->is_done();
-  if (n == 0 && !done) return read_request_body();
-  request_body_sent_ = true;
-  up_out_.clear();
-  if (up_chunked_) {
-    if (n != 0) {
-      up_out_.add(chunk_size_line(n, up_chunk_line_));
-      up_out_.add(body_buf_.get(), n);
-      up_out_.add(crlf);
-    }
-    if (done) up_out_.add(last_chunk);
-  } else {
-    up_out_.add(body_buf_.get(), n);
-  }
-  if (up_out_.count == 0) return on_request_body_written({});
-  wait_on_upstream(decision_.route->upstream->timeout);
-  write_gather(upstream_->stream, up_out_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_request_body_written(ec);
-  });
-}
-
-void client_session::on_request_body_written(error_code ec) {
-  if (ec) {
-    if (upstream_->stream.timed_out()) return upstream_failed(504, "the upstream stopped reading the request");
-    // An upstream that refuses a body (a 413 or 401 of its own) often answers
-    // and closes without reading it; its answer may be waiting: relay it, as
-    // nginx does, rather than a 502.
-    return read_early_response();
-  }
-  if (!parser_->is_done()) {
-    if (upstream_spoke_ || upstream_answered_early()) return read_early_response();
-    return read_request_body();
-  }
-  sending_body_ = false;
-  up_request_done_ = true;
-  read_response_head();
-}
-
-// Has the upstream sent something while the body was still going out? (One
-// FIONREAD per body chunk.)
-bool client_session::upstream_answered_early() noexcept {
-  if (upstream_->buffer.size() != 0) return true;
-  error_code ec;
-  return upstream_->stream.socket().available(ec) > 0 && !ec;
-}
-
-void client_session::read_early_response() {
-  early_response_ = true;
-  sending_body_ = false;
-  // The rest of the client's body is never read: the connection cannot carry
-  // another request, and the upstream connection is not reused (up_request_done_).
-  client_keep_alive_ = false;
-  read_response_head();
-}
-
-void client_session::read_response_head() {
-  up_res_.emplace(res_in_);
-  up_res_->header_limit(upstream_header_limit);
-  up_res_->body_limit(boost::none);
-  if (method() == http::verb::head) up_res_->skip(true);
-  wait_on_upstream(decision_.route->upstream->timeout);
-  http::async_read_header(upstream_->stream, upstream_->buffer, *up_res_,
-                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_head(ec); });
-}
-
-void client_session::on_response_head(error_code ec) {
-  if (ec) {
-    if (upstream_->stream.timed_out())
-      return upstream_failed(504, "the upstream did not answer in time");
-    if (early_response_) return upstream_failed(502, "the upstream stopped reading the request", true);
-    if (connection_dropped(ec) && may_retry()) return retry_on_fresh_connection();
-    return upstream_failed(502, "the upstream sent an invalid or no response");
-  }
-  unsigned status = res_in_.status;
-  if (status == 101) {
-    if (!websocket_) return upstream_failed(502, "the upstream switched protocols without being asked");
-    if (!valid_websocket_accept()) {
-      spdlog::warn("request {}: upstream '{}' answered 101 without a valid WebSocket handshake", request_id_,
-                   decision_.route->upstream->name);
-      // Neither side may go on: the client expects a tunnel, the upstream may
-      // already be speaking something else.
-      return upstream_failed(502, "the upstream sent an invalid WebSocket handshake", true);
-    }
-    return start_tunnel();
-  }
-  if (status < 200) return read_response_head();  // interim (100, 103): not relayed
-  loop_.metrics.observe_upstream_latency(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_sent_).count());
-  write_response_head();
-}
-
-// RFC 6455 section 4.1 (client side checks): the 101 must name websocket and
-// carry the accept value derived from this request's key; anything else is not
-// the protocol the client asked for.
-bool client_session::valid_websocket_accept() const noexcept {
-  const auto& res = res_in_;
-  constexpr int upgrade = static_cast<int>(http::field::upgrade);
-  constexpr int accept = static_cast<int>(http::field::sec_websocket_accept);
-  if (res.count(upgrade) != 1 || !list_has_token(res.first(upgrade), "websocket")) return false;
-  if (res.count(accept) != 1) return false;
-  auto expected = websocket_accept(parser_->get()[http::field::sec_websocket_key]);
-  return res.first(accept) == std::string_view(expected.data(), expected.size());
-}
-
-bool client_session::may_retry() const noexcept {
-  return upstream_reused_ && !retried_ && !request_body_sent_ && idempotent(method());
-}
-
-void client_session::retry_on_fresh_connection() {
-  retried_ = true;
-  if (upstream_) upstream_->stream.close();
-  upstream_.reset();
-  up_res_.reset();
-  connect_upstream();
-}
-
-void client_session::upstream_failed(unsigned status, std::string_view description, bool close_client) {
-  if (upstream_) upstream_->stream.close();
-  upstream_.reset();
-  if (response_started_) {
-    log_request();
-    // Part of the response is out: only a close tells the client. A reset
-    // would also destroy earlier pipelined responses the client has not read
-    // yet, so a plain connection whose framing (length or chunks) shows the
-    // truncation gets a lingering close. A close-delimited body, or TLS, where
-    // close_notify would mark the truncated body complete, is cut at once.
-    if (!res_close_delimited_ && !stream_.tls()) return close_gracefully();
-    return close_now();
-  }
-  reply_error(status, description, close_client);
-}
-
-void client_session::write_response_head() {
-  const auto& in = res_in_;
-  const auto& req = parser_->get();
-  unsigned status = in.status;
-  auto reason = in.reason();
-  if (reason.empty() && http::int_to_status(status) != http::status::unknown)
-    reason = http::obsolete_reason(http::int_to_status(status));
-  auto& out = res_head_;
-  out.clear();
-  append_status_line(out, req.version, status, reason);
-  append_relayed_fields(out);
-
-  bool no_body = method() == http::verb::head || status == 204 || status == 304;
-  end_response_head(out, req.version, !no_body && !up_res_->is_done() && !up_res_->content_length());
-  status_ = status;
-  response_started_ = true;
-
-  res_done_ = no_body || up_res_->is_done();
-  res_head_pending_ = false;
-  if (!res_done_ && upstream_->buffer.size() != 0) {
-    // Body bytes came in with the head: read them out of the buffer first, so
-    // one write carries the head and the first body chunk. (With nothing
-    // buffered the head goes out alone, at once: an event stream must not wait
-    // for its first event to show its head.)
-    res_head_pending_ = true;
-    return read_response_body();
-  }
-  res_out_.clear();
-  res_out_.add(res_head_);
-  wait_on_client(loop_.snap->source.server.idle_timeout);
-  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_response_head_written(ec);
-  });
-}
-
-// Framing and persistence of a relayed response head, then its end. A body
-// of unknown length is chunked for HTTP/1.1 clients and delimited by the
-// close for HTTP/1.0 ones. HTTP/1.1 is persistent unless it says close,
-// HTTP/1.0 only if it says keep-alive.
-void client_session::end_response_head(std::string& out, unsigned version, bool unknown_length) {
-  bool keep = client_keep_alive_ && !loop_.shared.draining.load(std::memory_order_relaxed);
-  res_chunked_ = unknown_length && version >= 11;
-  res_close_delimited_ = unknown_length && version < 11;
-  if (res_close_delimited_) keep = false;
-  if (version >= 11) {
-    if (!keep) append_field(out, "Connection", "close");
-  } else if (keep) {
-    append_field(out, "Connection", "keep-alive");
-  }
-  if (res_chunked_) append_field(out, "Transfer-Encoding", "chunked");
-  out.append(crlf);
-  client_keep_alive_ = keep;
-}
-
-// The upstream's fields minus hop-by-hop ones and those its Connection names.
-// On a route with `cors` the gateway's CORS fields replace the upstream's.
-void client_session::append_relayed_fields(std::string& out) {
-  std::string connection_joined;
-  auto connection = res_in_.joined(static_cast<int>(http::field::connection), connection_joined);
-  const bool cors_route = decision_.route && decision_.route->cors;
-  for (const auto& e : res_in_.entries()) {
-    auto name = res_in_.name(e);
-    if (must_strip_response_field(name, connection)) continue;
-    if (cors_route && routing::is_cors_response_field(name)) continue;
-    append_field(out, name, res_in_.value(e));
-  }
-  if (decision_.cors) {
-    routing::cors_fields fields;
-    std::size_t n = decision_.cors->response_fields(decision_.origin, fields);
-    for (std::size_t i = 0; i < n; ++i) append_field(out, fields[i].name, fields[i].value);
-  }
-}
-
-void client_session::on_response_head_written(error_code ec) {
-  if (ec) {
-    status_ = status_client_closed;
-    log_request();
-    return close_now();
-  }
-  if (res_done_) return finish_request(client_keep_alive_);
-  read_response_body();
-}
-
-void client_session::read_response_body() {
-  if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
-  up_res_->body_buffer(body_buf_.get(), relay_buffer_size);
-  if (upstream_->buffer.size() != 0) {
-    // Body bytes that came with the head (or an earlier read) need no I/O: see read_head.
-    error_code ec;
-    upstream_->buffer.consume(up_res_->put(upstream_->buffer.data(), ec));
-    if (ec == http::error::need_more) ec = {};
-    if (ec || up_res_->body_room() != relay_buffer_size || up_res_->is_done()) return on_response_body(ec);
-  }
-  wait_on_upstream(decision_.route->upstream->timeout);
-  http::async_read_some(upstream_->stream, upstream_->buffer, *up_res_,
-                        [self = shared_from_this()](error_code ec, std::size_t) { self->on_response_body(ec); });
-}
-
-void client_session::on_response_body(error_code ec) {
-  if (ec == http::error::need_buffer) ec = {};
-  if (ec) {
-    spdlog::warn("request {}: the upstream response body broke off: {}", request_id_, ec.message());
-    return upstream_failed(502, "the upstream response broke off");
-  }
-  std::size_t n = relay_buffer_size - up_res_->body_room();
-  bool done = up_res_->is_done();
-  if (n == 0 && !done) return read_response_body();
-  res_out_.clear();
-  if (res_head_pending_ && n <= small_body_bytes) {
-    // A small body rides in the head's buffer: one contiguous write, which
-    // the kernel copies more cheaply than several pieces.
-    auto body = std::string_view(body_buf_.get(), n);
-    if (res_chunked_) {
-      if (n != 0) {
-        res_head_.append(chunk_size_line(n, res_chunk_line_));
-        res_head_.append(body);
-        res_head_.append(crlf);
-      }
-      if (done) res_head_.append(last_chunk);
-    } else {
-      res_head_.append(body);
-    }
-    res_head_pending_ = false;
-    res_out_.add(res_head_);
-  } else {
-    if (res_head_pending_) {
-      res_out_.add(res_head_);
-      res_head_pending_ = false;
-    }
-    add_body(res_out_, n, done);
-  }
-  bytes_sent_ += n;
-  res_done_ = done;
-  if (res_out_.count == 0) return on_response_body_written({});
-  wait_on_client(loop_.snap->source.server.idle_timeout);
-  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
-    self->on_response_body_written(ec);
-  });
-}
-
-void client_session::add_body(gather& out, std::size_t n, bool done) {
-  if (res_chunked_) {
-    if (n != 0) {
-      out.add(chunk_size_line(n, res_chunk_line_));
-      out.add(body_buf_.get(), n);
-      out.add(crlf);
-    }
-    if (done) out.add(last_chunk);
-  } else {
-    out.add(body_buf_.get(), n);
-  }
-}
-
-void client_session::on_response_body_written(error_code ec) {
-  if (ec) {
-    status_ = status_client_closed;
-    log_request();
-    return close_now();
-  }
-  if (res_done_) return finish_request(client_keep_alive_);
-  read_response_body();
-}
-
-void client_session::finish_request(bool keep_alive) {
-  log_request();
-  // Bytes already read past the response belong to no request: pooling the
-  // connection would hand them to the next client as its response. After HEAD
-  // a broken upstream may still send a body whose length nobody can know, so
-  // that connection is never reused either.
-  bool reusable = upstream_ && up_res_ && up_res_->is_done() && up_res_->keep_alive() &&
-                  !up_res_->need_eof() && up_request_done_ && !upstream_spoke_ &&
-                  upstream_->buffer.size() == 0 && method() != http::verb::head;
-  if (reusable) loop_.pool.release(*decision_.route->upstream, std::move(upstream_));
-  else if (upstream_) upstream_->stream.close();
-  upstream_.reset();
-  up_res_.reset();
-  loop_.give_relay_buffer(std::move(body_buf_));
-  if (keep_alive && !loop_.shared.draining.load(std::memory_order_relaxed)) return wait_for_request();
-  close_gracefully();
-}
-
-// ---------------------------------------------------------------------------
 // WebSocket tunnel
 
+// The 101 head is in res_head_ (on_upgraded) and the upstream connection in upstream_.
 void client_session::start_tunnel() {
-  auto& out = res_head_;
-  out.clear();
-  append_status_line(out, 11, 101, "Switching Protocols");
-  append_relayed_fields(out);
-  append_field(out, "Connection", "Upgrade");
-  append_field(out, "Upgrade", res_in_.first(static_cast<int>(http::field::upgrade)));
-  out.append(crlf);
   status_ = 101;
   response_started_ = true;
   res_out_.clear();
   res_out_.add(res_head_);
   wait_on_client(loop_.snap->source.server.idle_timeout);
-  write_gather(stream_, res_out_, [self = shared_from_this()](error_code ec, std::size_t) {
+  asio::async_write(stream_, res_out_.buffers(), [self = shared_from_this()](error_code ec, std::size_t) {
     self->log_request();
     if (ec) return self->close_now();
     self->stream_.expires_never();
@@ -1142,6 +595,13 @@ void client_session::log_request() {
 
 void client_session::close_gracefully() {
   if (closed_) return;
+  if (call_reading_body_) {
+    // A read of the request body is under way on this stream: the close
+    // follows once it completes (on_call_body), within linger_time.
+    close_after_read_ = true;
+    wait_on_client(linger_time);
+    return;
+  }
   if (auto* tls = stream_.tls()) {
     // A TLS connection ends with close_notify (RFC 8446 6.1), so the client can
     // tell the end of a close-delimited response from a truncation. The
@@ -1176,12 +636,7 @@ void client_session::close_now() {
   // Only closed: a pending operation may still refer to it until its handler runs.
   if (upstream_) upstream_->stream.close();
   if (tunnel_timer_) tunnel_timer_->cancel();
-  if (call_) {
-    call_->cancel();
-    call_.reset();
-    // Released from the queue: it may be the last reference to this session.
-    asio::post(loop_.ioc, [keep = std::move(call_keepalive_)] {});
-  }
+  release_call();
 }
 
 }  // namespace jwtgate::proxy

@@ -1,10 +1,12 @@
 #pragma once
-// One client connection (HTTP/1.0 and 1.1, keep-alive, pipelining answered in
-// order). For each request: read the head under header_timeout, check framing,
-// ask the auth pipeline for a decision, then either reply itself or relay the
-// request to the upstream and stream the response back, bodies in both
-// directions through a fixed 64 KiB buffer (never a whole body in memory).
-// An authorized WebSocket upgrade answered 101 becomes a raw two-way tunnel.
+// One client connection: the HTTP/1 codec (HTTP/1.0 and 1.1, keep-alive,
+// pipelining answered in order). For each request: read the head under
+// header_timeout, check framing, ask the auth pipeline for a decision, then
+// either reply itself or relay the request through an upstream_call (the
+// same one HTTP/2 streams use, whatever the upstream speaks) and frame the
+// response back, bodies in both directions through bounded buffers (never a
+// whole body in memory). An authorized WebSocket upgrade answered 101
+// becomes a raw two-way tunnel.
 
 #include <array>
 #include <chrono>
@@ -71,44 +73,28 @@ class client_session final : public std::enable_shared_from_this<client_session>
   void reply(const auth::reply& r, bool close);
   void on_reply_written(error_code ec, bool close);
 
-  // Relaying to the upstream.
+  // Relaying through an upstream_call (client_session_relay.cpp): the body
+  // moves as the call takes it.
   void forward();
-  bool build_upstream_request();
-  void connect_upstream();
-  void on_upstream_ready();
-  void on_upstream_head_written(error_code ec);
-  void read_request_body();
-  void on_request_body(error_code ec);
-  void on_request_body_written(error_code ec);
-  void read_response_head();
-  bool upstream_answered_early() noexcept;
-  void watch_upstream_while_sending();
-  void read_early_response();
-  void on_response_head(error_code ec);
-  void write_response_head();
-  void append_relayed_fields(std::string& out);
-  void end_response_head(std::string& out, unsigned version, bool unknown_length);
-  void on_response_head_written(error_code ec);
-  void read_response_body();
-  void on_response_body(error_code ec);
-  void on_response_body_written(error_code ec);
-  bool may_retry() const noexcept;
-  void retry_on_fresh_connection();
-  void upstream_failed(unsigned status, std::string_view description, bool close_client = false);
-  bool valid_websocket_accept() const noexcept;
-  boost::beast::http::verb method() const noexcept { return static_cast<boost::beast::http::verb>(req_in_.method); }
-
-  // Relaying through an upstream_call (an upstream with protocol: h2;
-  // client_session_call.cpp): the body moves as the call takes it.
-  void forward_via_call();
+  void build_outgoing_request(const config::upstream_config& up);
+  void send_continue();
   void read_call_body();
+  void on_call_body(error_code ec);
   void pump_call_response();
+  void on_call_response_written(error_code ec);
+  bool append_relayed_fields(std::string& out, const flat_head& res);
+  void end_response_head(std::string& out, unsigned version, bool unknown_length);
+  void release_call();
   void end_call(bool keep_alive);
+  bool valid_websocket_accept(const flat_head& res) const noexcept;
+  void on_upgraded(upstream_call& c);
   void on_response_head(upstream_call& c) override;
   void on_response_data(upstream_call& c) override;
   void on_response_end(upstream_call& c) override;
   void on_call_failed(upstream_call& c, unsigned status, std::string_view why) override;
   void on_request_body_sent(upstream_call& c, std::size_t n) override;
+  void on_ready_for_body(upstream_call& c) override;
+  boost::beast::http::verb method() const noexcept { return static_cast<boost::beast::http::verb>(req_in_.method); }
 
   // WebSocket tunnel after a relayed 101.
   void start_tunnel();
@@ -118,9 +104,7 @@ class client_session final : public std::enable_shared_from_this<client_session>
 
   // Deadlines: only the side being waited on has one (see connection_stream).
   void wait_on_client(std::chrono::milliseconds limit);
-  void wait_on_upstream(std::chrono::milliseconds limit);
 
-  void finish_request(bool keep_alive);
   void log_request();
   void close_gracefully();
   void linger(std::size_t discarded);
@@ -164,19 +148,15 @@ class client_session final : public std::enable_shared_from_this<client_session>
   bool request_body_sent_ = false;
   bool websocket_ = false;
   bool response_started_ = false;
-  bool retried_ = false;
+  bool close_after_read_ = false;  // close_gracefully waits for the body read under way
   std::chrono::steady_clock::time_point upstream_sent_;
+  outgoing_request out_req_;  // storage reused between requests
+  std::string forwarded_for_;
+  std::unique_ptr<upstream_connection> upstream_;  // a WebSocket tunnel's upstream
 
-  std::unique_ptr<upstream_connection> upstream_;
-  bool upstream_reused_ = false;
-  bool early_response_ = false;  // the upstream answered before reading the whole request body
-  bool sending_body_ = false;    // the request body is going to the upstream
-  bool upstream_spoke_ = false;  // ... and the upstream sent something meanwhile
-  flat_head res_in_;  // the upstream's response head; storage reused between requests
-  std::optional<response_head_parser> up_res_;
-
-  // Heads as sent, built into strings whose capacity is kept between requests;
-  // each write is one gather list of head, chunk framing and body bytes.
+  // The response head as sent, built into a string whose capacity is kept
+  // between requests; each write is one gather list of head, chunk framing
+  // and body bytes.
   struct gather {
     std::array<boost::asio::const_buffer, 5> parts;
     std::size_t count = 0;
@@ -212,19 +192,12 @@ class client_session final : public std::enable_shared_from_this<client_session>
   };
   template <class Handler>
   void write_gather(connection_stream& to, gather& g, Handler&& done);
-  void add_body(gather& out, std::size_t n, bool done);  // n bytes of body_buf_, framed for the client
-  std::string up_head_;
-  gather up_out_;
-  chunk_line_storage up_chunk_line_{};
-  bool up_chunked_ = false;        // the request body goes upstream chunked
-  bool up_request_done_ = false;   // the whole request is written upstream
   std::string res_head_;
   gather res_out_;
   chunk_line_storage res_chunk_line_{};
   bool res_chunked_ = false;       // the response body goes to the client chunked
   bool res_close_delimited_ = false;  // ... or ends where the connection does (HTTP/1.0)
-  bool res_head_pending_ = false;  // res_head_ goes out with the first body bytes
-  bool res_done_ = false;          // the last write of the response is under way
+  bool res_done_ = false;             // no body is relayed (HEAD, 204, 304)
   std::optional<boost::beast::http::response<boost::beast::http::string_body>> reply_;
 
   // upstream_call state.

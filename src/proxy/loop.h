@@ -127,8 +127,8 @@ struct loop_context {
   // same way: an idle keep-alive connection holds none of it, and a busy loop
   // still reuses capacity instead of allocating per request.
   struct head_storage {
-    std::string up_head, res_head;
-    flat_head req_in, res_in;
+    std::string res_head;
+    flat_head req_in, out_fields;
   };
   std::vector<head_storage> spare_heads;
   // Upstream calls' response heads, lent the same way (upstream_call.cpp).

@@ -103,10 +103,29 @@ bool idempotent(std::string_view m) noexcept {
 
 bool needs_length(std::string_view m) noexcept { return m == "POST" || m == "PUT" || m == "PATCH"; }
 
+// How a pooled connection the upstream closed just before its reuse fails,
+// as opposed to a broken or slow upstream.
+bool connection_dropped(const error_code& ec) noexcept {
+  return ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
+         ec == asio::error::broken_pipe || ec == http::error::partial_message;
+}
+
+bool would_block(const error_code& ec) noexcept {
+  return ec == asio::error::would_block || ec == asio::error::try_again;
+}
+
+// The request goes out while the response head is already being read, so an
+// upstream that answers before it has read the whole body (a 413 or 401 of
+// its own) is heard at once, and a full-duplex upstream works.
 class h1_call final : public upstream_call, public std::enable_shared_from_this<h1_call> {
  public:
   h1_call(loop_context& loop, const config::upstream_config& up, const outgoing_request& req, call_events& events)
-      : upstream_call(loop, events), loop_(loop), up_(up), method_(req.method), has_body_(req.has_body) {
+      : upstream_call(loop, events),
+        loop_(loop),
+        up_(up),
+        method_(req.method),
+        has_body_(req.has_body),
+        upgrade_(req.upgrade) {
     build_head(req);
   }
 
@@ -118,12 +137,13 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     conn_ = loop_.pool.take_idle(up_);
     if (!conn_) return connect();
     reused_ = true;
-    write_more();
-    read_head();
+    begin_exchange();
   }
 
   void send_body(std::string_view data, bool end) override {
-    if (cancelled_ || request_end_) return;
+    // After a failed write the upstream takes nothing more; the client side
+    // gets no more credit and stops reading its body.
+    if (cancelled_ || request_end_ || write_failed_) return;
     if (!data.empty()) {
       if (chunked_) {
         chunk_line_storage line;
@@ -139,13 +159,24 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
       request_end_ = true;
       if (chunked_) out_.append(last_chunk);
     }
-    if (conn_ && !connecting_) write_more();
+    write_more();
+  }
+
+  bool ready_for_body() const noexcept override { return conn_ != nullptr && !connecting_; }
+
+  std::unique_ptr<upstream_connection> take_upgraded_connection() override {
+    if (!upgraded_) return nullptr;
+    return std::move(conn_);
   }
 
   void cancel() override {
     cancelled_ = true;
     events_ = nullptr;
-    if (conn_) conn_->stream.close();
+    finish_if_done();  // a complete exchange goes back to the pool
+    if (conn_ && !released_) {
+      released_ = true;
+      conn_->stream.close();
+    }
   }
 
   void expire_if_due(std::chrono::steady_clock::time_point now) override {
@@ -184,29 +215,61 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
       }
       if (why != connect_failure::none) {
         spdlog::warn("cannot connect to upstream '{}': {}", self->up_.name, message);
-        return self->fail(why == connect_failure::timeout ? 504 : 502, "the upstream is unreachable");
+        // connect_timeout included: the upstream is unreachable, not slow.
+        return self->fail(502, "the upstream is unreachable");
       }
       self->conn_ = std::move(conn);
-      self->write_more();
-      self->read_head();
+      self->begin_exchange();
+      if (self->events_) self->events_->on_ready_for_body(*self);
     });
   }
 
+  void begin_exchange() {
+    read_head();
+    write_more(true);
+  }
+
+  // Only a wait on the upstream has a deadline: while the request body waits
+  // for the client, or the response for the client to take what was read,
+  // the upstream is not the one that is late.
+  void update_deadline() noexcept {
+    if (!conn_ || released_) return;
+    if (writing_ || (reading_ && (request_written_ || write_failed_))) conn_->stream.expires_after(up_.timeout);
+    else conn_->stream.expires_never();
+  }
+
   // The head goes out of head_ itself (kept for a retry), with whatever body
-  // is queued behind it in the same write.
-  void write_more() {
-    if (writing_ || cancelled_ || (head_sent_ && out_.empty())) return;
+  // is queued behind it in the same write. `may_finish_here`: the caller is
+  // not the client side, so the completion may run before this returns.
+  void write_more(bool may_finish_here = false) {
+    if (writing_ || cancelled_ || write_failed_ || !conn_ || connecting_ || (head_sent_ && out_.empty())) return;
     writing_ = true;
     in_flight_.swap(out_);
     out_.clear();
     in_flight_body_ = queued_body_;
     queued_body_ = 0;
-    conn_->stream.expires_after(up_.timeout);
     std::array<asio::const_buffer, 2> bufs{asio::const_buffer(), asio::buffer(in_flight_)};
     if (!head_sent_) {
       head_sent_ = true;
       bufs[0] = asio::buffer(head_);
     }
+    if (may_finish_here && !conn_->stream.tls()) {
+      // Offered to the socket first, as nginx does: a request head nearly
+      // always fits in the send buffer, and a write finished here needs no
+      // trip through the event queue. An error is left to the write below,
+      // which reports it from the queue.
+      error_code ec;
+      std::size_t n = conn_->stream.socket().write_some(bufs, ec);
+      if (!ec && n == bufs[0].size() + bufs[1].size()) return on_written({});
+      if (!ec || would_block(ec)) {
+        for (auto& b : bufs) {
+          std::size_t k = std::min(n, b.size());
+          b += k;
+          n -= k;
+        }
+      }
+    }
+    update_deadline();
     asio::async_write(conn_->stream, bufs,
                       asio::bind_allocator(allocator_of(write_memory_),
                                            [self = shared_from_this()](error_code ec, std::size_t) {
@@ -218,18 +281,24 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     writing_ = false;
     if (cancelled_) return;
     if (retry_pending_) return start_retry();  // the old connection's write, failed by its close
+    if (upgraded_) return report_upgrade();    // the 101 came before this write finished
     if (ec) {
-      if (done_) return;  // the answer came early; the rest of the body is not wanted
+      write_failed_ = true;
+      if (head_seen_) return finish_if_done();  // the answer came early; the rest of the body is not wanted
+      if (conn_->stream.timed_out()) return fail(504, "the upstream stopped reading the request");
       if (may_retry()) return retry();
-      return fail(conn_->stream.timed_out() ? 504 : 502, "the upstream connection failed");
+      // An upstream that refuses a body often answers and closes without
+      // reading it: its answer may be waiting. The head read under way
+      // relays it, as nginx does, or fails the call.
+      update_deadline();
+      return;
     }
     std::size_t sent = in_flight_body_;
-    body_written_ += sent;
     in_flight_.clear();
     if (!out_.empty()) write_more();
     else if (request_end_) request_written_ = true;
+    update_deadline();
     if (sent != 0 && events_) events_->on_request_body_sent(*this, sent);
-    if (!writing_ && !reading_ && conn_) wait_for_client();
     finish_if_done();
   }
 
@@ -239,7 +308,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     parser_->body_limit(boost::none);
     if (method_ == "HEAD") parser_->skip(true);
     reading_ = true;
-    conn_->stream.expires_after(up_.timeout);
+    update_deadline();
     http::async_read_header(conn_->stream, conn_->buffer, *parser_,
                             asio::bind_allocator(allocator_of(read_memory_),
                                                  [self = shared_from_this()](error_code ec, std::size_t) {
@@ -252,23 +321,60 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     if (cancelled_) return;
     if (retry_pending_) return start_retry();  // the old connection's read, failed by its close
     if (ec) {
-      if (may_retry()) return retry();
+      bool timed_out = conn_->stream.timed_out();
+      if (!timed_out && !write_failed_ && connection_dropped(ec) && may_retry()) return retry();
+      if (timed_out) return fail(504, "the upstream did not answer in time");
       spdlog::warn("upstream '{}': no response head: {}", up_.name, ec.message());
-      return fail(conn_->stream.timed_out() ? 504 : 502,
-                  conn_->stream.timed_out() ? "the upstream did not answer in time" : "the upstream connection failed");
+      if (write_failed_) return fail(502, "the upstream stopped reading the request");
+      return fail(502, "the upstream sent an invalid or no response");
     }
-    if (response_.status >= 100 && response_.status < 200) {
-      // Interim answers (100, 103) are not relayed; 101 has no meaning here.
-      if (response_.status == 101) return fail(502, "the upstream switched protocols");
-      return read_head();
+    unsigned status = response_.status;
+    if (status == 101) {
+      if (!upgrade_) return fail(502, "the upstream switched protocols without being asked");
+      head_seen_ = done_ = upgraded_ = true;
+      released_ = true;  // never pooled: it becomes a tunnel
+      if (writing_) return;  // reported once the request is out
+      return report_upgrade();
     }
+    // Interim answers (100, 103) are not relayed.
+    if (status < 200) return read_head();
     head_seen_ = true;
     if (auto length = parser_->content_length()) expect_body_of(*length);
-    if (parser_->is_done()) done_ = true;
+    // Body bytes that came with the head are taken now, without I/O: the
+    // client side then sends its head and the start of the body in one write.
+    if (!parser_->is_done() && conn_->buffer.size() != 0) {
+      if (auto perr = parse_buffered_body()) {
+        spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, perr.message());
+        return fail(502, "the upstream response broke off");
+      }
+    }
+    if (parser_->is_done()) {
+      done_ = true;
+      finish_if_done();  // before the events: the client side may let go of the call in them
+    }
     events_->on_response_head(*this);
     if (cancelled_) return;
-    if (done_) return end();
+    if (done_) return events_->on_response_end(*this);
     read_body();
+  }
+
+  void report_upgrade() {
+    conn_->stream.expires_never();
+    if (events_) events_->on_response_head(*this);
+  }
+
+  error_code parse_buffered_body() {
+    auto room = body_room();
+    parser_->body_buffer(room.data(), room.size());
+    error_code ec;
+    while (conn_->buffer.size() != 0 && !parser_->is_done() && parser_->body_room() != 0) {
+      std::size_t used = parser_->put(conn_->buffer.data(), ec);
+      conn_->buffer.consume(used);
+      if (ec == http::error::need_more || ec == http::error::need_buffer) ec = {};
+      if (ec || used == 0) break;
+    }
+    body_commit(room.size() - parser_->body_room());
+    return ec;
   }
 
   void read_body() {
@@ -276,13 +382,10 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     // inside on_response_data): one read at a time.
     if (reading_ || cancelled_ || done_) return;
     auto room = body_room();
-    if (room.empty()) {
-      if (!writing_) wait_for_client();
-      return;  // the client side takes some first (on_body_taken)
-    }
+    if (room.empty()) return update_deadline();  // the client side takes some first (on_body_taken)
     parser_->body_buffer(room.data(), room.size());
     reading_ = true;
-    conn_->stream.expires_after(up_.timeout);
+    update_deadline();
     http::async_read_some(conn_->stream, conn_->buffer, *parser_,
                           asio::bind_allocator(allocator_of(read_memory_),
                                                [self = shared_from_this(), size = room.size()](error_code ec,
@@ -298,27 +401,25 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     body_commit(n);
     if (ec == http::error::need_buffer) ec = {};
     if (ec) {
-      spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, ec.message());
+      if (conn_->stream.timed_out()) spdlog::warn("upstream '{}': the response body stalled", up_.name);
+      else spdlog::warn("upstream '{}': the response body broke off: {}", up_.name, ec.message());
       return fail(502, "the upstream response broke off");
     }
     if (parser_->is_done()) {
       done_ = true;
-      return end();
+      finish_if_done();
+      if (events_) events_->on_response_end(*this);
+      return;
     }
     if (n != 0) events_->on_response_data(*this);
     if (cancelled_) return;
     read_body();
   }
 
-  void end() {
-    finish_if_done();
-    if (events_) events_->on_response_end(*this);
-  }
-
   // The connection goes back to the pool once both directions are complete.
   void finish_if_done() {
     if (!done_ || !conn_ || released_) return;
-    if (!request_written_ && !request_end_) {
+    if (!request_end_ || write_failed_) {
       // Answered before the whole body was sent: the connection's state is unknown.
       released_ = true;
       conn_->stream.close();
@@ -326,15 +427,13 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     }
     if (writing_ || !request_written_) return;
     released_ = true;
+    // Bytes read past the response belong to no request, and after HEAD a
+    // broken upstream may still send a body nobody can delimit.
     bool reusable = parser_ && parser_->keep_alive() && !parser_->need_eof() && conn_->buffer.size() == 0 &&
                     method_ != "HEAD";
     if (reusable) loop_.pool.release(up_, std::move(conn_));
     else conn_->stream.close();
     conn_.reset();
-  }
-
-  void wait_for_client() {
-    if (conn_) conn_->stream.expires_never();
   }
 
   bool may_retry() const noexcept {
@@ -358,11 +457,14 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     conn_.reset();
     response_.clear();
     head_sent_ = false;
+    request_written_ = false;
+    write_failed_ = false;
     connect();
   }
 
   void fail(unsigned status, std::string_view why) {
     if (conn_) conn_->stream.close();
+    released_ = true;
     auto* events = events_;
     events_ = nullptr;
     cancelled_ = true;
@@ -373,6 +475,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   const config::upstream_config& up_;  // in the snapshot the client side holds
   std::string method_;
   bool has_body_;
+  bool upgrade_;
   std::unique_ptr<upstream_connection> conn_;
   std::optional<response_head_parser> parser_;
   // One read and one write at a time: each has its own handler memory
@@ -382,7 +485,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   std::string head_;
   std::string out_;        // queued for the upstream
   std::string in_flight_;  // being written
-  std::size_t queued_body_ = 0, in_flight_body_ = 0, body_written_ = 0;
+  std::size_t queued_body_ = 0, in_flight_body_ = 0;
   bool chunked_ = false;
   bool head_sent_ = false;
   bool connecting_ = false;
@@ -390,11 +493,13 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
   bool reading_ = false;
   bool request_end_ = false;
   bool request_written_ = false;
+  bool write_failed_ = false;  // the upstream takes no more of the request
   bool head_seen_ = false;
+  bool upgraded_ = false;      // a 101 to an upgrade request: the connection is the client's
   bool reused_ = false;
   bool retried_ = false;
   bool retry_pending_ = false;  // waiting for the old connection's last operation
-  bool released_ = false;
+  bool released_ = false;       // back to the pool, closed, or handed over
   bool cancelled_ = false;
 };
 

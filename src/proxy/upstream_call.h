@@ -1,8 +1,8 @@
 #pragma once
 // One request's exchange with an upstream, whatever protocol the upstream
 // speaks: an HTTP/1.1 connection from the loop's pool, or a stream on the
-// loop's HTTP/2 connection to it. The client side (an HTTP/2 stream, or an
-// HTTP/1 request to an h2 upstream) hands over the translated request head,
+// loop's HTTP/2 connection to it. The client side (an HTTP/2 stream or an
+// HTTP/1 request, whichever codec received it) hands over the request head,
 // pushes the request body as the client sends it, and pulls the response body
 // as its client takes it; each side's progress is the other's flow control,
 // so memory stays bounded whatever the two speeds.
@@ -33,9 +33,13 @@ struct outgoing_request {
   bool has_body = false;
   std::optional<std::uint64_t> content_length;
   bool trailers = false;  // the client said `te: trailers` (gRPC does)
+  // A WebSocket handshake (HTTP/1.1 upstreams only): `fields` carries its
+  // Connection and Upgrade, and a 101 answer is reported instead of refused.
+  bool upgrade = false;
 };
 
 class upstream_call;
+struct upstream_connection;
 
 // What the call reports back, always on the loop's thread and never from
 // inside a call's own method.
@@ -49,6 +53,8 @@ class call_events {
   virtual void on_call_failed(upstream_call& c, unsigned status, std::string_view why) = 0;
   // The upstream took n more request body bytes: the client may send as many.
   virtual void on_request_body_sent(upstream_call& c, std::size_t n) = 0;
+  // The call became ready_for_body() after it started (it had to connect).
+  virtual void on_ready_for_body(upstream_call&) {}
 };
 
 class upstream_call {
@@ -75,7 +81,15 @@ class upstream_call {
   // its buffer has room again.
   void take_body(std::size_t n);
 
-  // The client went away or the stream was reset: stop, release the upstream.
+  // The upstream is there to take a body: connected, or a stream opened. A
+  // client that sent `Expect: 100-continue` is told to send it only then.
+  virtual bool ready_for_body() const noexcept { return true; }
+  // After a 101 to an `upgrade` request: the connection, for a tunnel. The
+  // call is done with it; bytes read past the 101 are in its buffer.
+  virtual std::unique_ptr<upstream_connection> take_upgraded_connection() { return nullptr; }
+
+  // The client went away or the stream was reset, or it has taken the whole
+  // response: stop, and let the upstream go (a complete exchange back to the pool).
   virtual void cancel() = 0;
   // Closes an upstream operation past its deadline (the loop sweeps calls).
   virtual void expire_if_due(std::chrono::steady_clock::time_point now) = 0;
