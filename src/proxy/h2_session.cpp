@@ -80,6 +80,7 @@ struct h2_stream final : h2_server_codec::stream, call_events {
   h2_session& session;
   std::shared_ptr<const config::snapshot> snap;
   std::chrono::steady_clock::time_point started;
+  std::chrono::steady_clock::time_point upstream_sent;
   std::string request_id;
   auth::decision decision;
   std::string auth_result = "none";
@@ -569,6 +570,7 @@ void h2_session::forward(h2_stream& s) {
   out.has_body = !s.request_done;
   out.content_length.reset();
   if (s.req.has_content_length()) out.content_length = s.req.content_length();
+  s.upstream_sent = std::chrono::steady_clock::now();
   s.call = start_upstream_call(loop_, up, out, s);  // the request's end comes with on_request_end
 }
 
@@ -782,6 +784,8 @@ void h2_session::log_request(h2_stream& s) {
 // inside nghttp2, so each ends by having what nghttp2 now holds written out.
 
 void h2_stream::on_response_head(upstream_call& c) {
+  session.loop().metrics.observe_upstream_latency(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - upstream_sent).count());
   session.submit_response_head(*this, c);
   session.flush_soon();
 }
@@ -791,9 +795,7 @@ void h2_stream::on_response_data(upstream_call&) {
   session.flush_soon();
 }
 
-void h2_stream::on_response_end(upstream_call& c) {
-  if (c.response_done()) session.loop().metrics.observe_upstream_latency(
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+void h2_stream::on_response_end(upstream_call&) {
   session.resume_stream(*this);
   session.flush_soon();
 }

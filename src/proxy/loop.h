@@ -74,6 +74,56 @@ class spare_buffers {
   std::vector<std::unique_ptr<char[]>> spares_;
 };
 
+// Memory blocks of one size (the first one given back), reused by a loop for
+// objects made per request: a busy loop takes from here instead of malloc.
+class block_cache {
+ public:
+  static constexpr std::size_t max_spares = 256;
+  block_cache() { spares_.reserve(max_spares); }
+  ~block_cache() {
+    for (void* p : spares_) ::operator delete(p);
+  }
+  block_cache(const block_cache&) = delete;
+  block_cache& operator=(const block_cache&) = delete;
+
+  void* take(std::size_t size) {
+    if (size == size_ && !spares_.empty()) {
+      void* p = spares_.back();
+      spares_.pop_back();
+      return p;
+    }
+    return ::operator new(size);
+  }
+  void give(void* p, std::size_t size) noexcept {
+    if (size_ == 0) size_ = size;
+    if (size == size_ && spares_.size() < max_spares) spares_.push_back(p);  // reserved: no allocation
+    else ::operator delete(p);
+  }
+
+ private:
+  std::size_t size_ = 0;
+  std::vector<void*> spares_;
+};
+
+// For std::allocate_shared: the object and its control block in a block_cache.
+template <class T>
+class cached_allocator {
+ public:
+  using value_type = T;
+  explicit cached_allocator(block_cache& cache) noexcept : cache_(&cache) {}
+  template <class U>
+  cached_allocator(const cached_allocator<U>& other) noexcept : cache_(other.cache_) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(cache_->take(n * sizeof(T))); }
+  void deallocate(T* p, std::size_t n) noexcept { cache_->give(p, n * sizeof(T)); }
+  template <class U>
+  bool operator==(const cached_allocator<U>& other) const noexcept { return cache_ == other.cache_; }
+
+ private:
+  template <class U>
+  friend class cached_allocator;
+  block_cache* cache_;
+};
+
 struct loop_context {
   loop_context(shared_state& s, std::shared_ptr<const config::snapshot> first)
       : shared(s), snap(std::move(first)), auth(snap->source.server.token_cache_entries), pool(ioc) {}
@@ -131,8 +181,13 @@ struct loop_context {
     flat_head req_in, out_fields;
   };
   std::vector<head_storage> spare_heads;
-  // Upstream calls' response heads, lent the same way (upstream_call.cpp).
+  // Upstream calls' response heads and HTTP/1 request heads, lent the same
+  // way (upstream_call.cpp).
   std::vector<flat_head> spare_response_heads;
+  std::vector<std::string> spare_request_heads;
+  // HTTP/1 upstream calls; declared before the io_context, whose pending
+  // handlers may hold the last reference to one when it is destroyed.
+  block_cache h1_calls;
 
   request_id_generator ids;
   std::unordered_set<loop_connection*> sessions;  // open sessions, for drain and deadlines

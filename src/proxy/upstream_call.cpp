@@ -32,6 +32,8 @@ static_assert(upstream_call::small_body_bytes == loop_context::small_relay_buffe
 namespace {
 constexpr std::size_t max_spare_response_heads = 256;
 constexpr std::size_t max_spare_response_head_bytes = 4096;
+constexpr std::size_t max_spare_request_heads = 256;
+constexpr std::size_t max_spare_request_head_bytes = 4096;
 }  // namespace
 
 upstream_call::upstream_call(loop_context& loop, call_events& events) : lender_(loop), events_(&events) {
@@ -126,11 +128,21 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
         method_(req.method),
         has_body_(req.has_body),
         upgrade_(req.upgrade) {
+    auto& spares = loop.spare_request_heads;
+    if (!spares.empty()) {
+      head_ = std::move(spares.back());
+      spares.pop_back();
+    }
     build_head(req);
   }
 
   ~h1_call() override {
     if (conn_) conn_->stream.close();
+    auto& spares = loop_.spare_request_heads;
+    if (spares.size() < max_spare_request_heads && head_.capacity() <= max_spare_request_head_bytes) {
+      head_.clear();
+      spares.push_back(std::move(head_));
+    }
   }
 
   void start() {
@@ -224,9 +236,11 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     });
   }
 
+  // The write first: a read started before it would try the socket in vain
+  // (Asio reads speculatively), one more system call per request.
   void begin_exchange() {
-    read_head();
     write_more(true);
+    read_head();
   }
 
   // Only a wait on the upstream has a deadline: while the request body waits
@@ -508,7 +522,7 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
 std::shared_ptr<upstream_call> start_upstream_call(loop_context& loop, const config::upstream_config& up,
                                                    const outgoing_request& req, call_events& events) {
   if (up.protocol == config::upstream_config::wire::h2) return start_h2_call(loop, up, req, events);
-  auto call = std::make_shared<h1_call>(loop, up, req, events);
+  auto call = std::allocate_shared<h1_call>(cached_allocator<h1_call>(loop.h1_calls), loop, up, req, events);
   call->start();
   return call;
 }
