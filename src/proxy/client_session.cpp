@@ -403,7 +403,7 @@ void client_session::on_logout_body() {
   auto answer = [weak = weak_from_this(), &ioc = loop_.ioc](revocation::outcome o) {
     asio::post(ioc, [weak, o] {
       auto self = weak.lock();
-      if (!self) return;  // released at shutdown (drop_store_wait)
+      if (!self) return;  // released at shutdown (drop_self_references)
       auto keep = std::move(self->awaiting_store_);
       if (self->closed_) return;
       switch (o) {

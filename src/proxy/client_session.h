@@ -42,8 +42,9 @@ class client_session final : public std::enable_shared_from_this<client_session>
   // Closes whichever of its connections passed its deadline (see connection_stream).
   void expire_if_due(std::chrono::steady_clock::time_point now) override;
   // At shutdown, on the loop's own thread (or after it was joined): lets go of
-  // the reference a back-channel logout holds while the control loop answers.
-  void drop_store_wait() noexcept override { awaiting_store_.reset(); }
+  // the references the session holds to itself while the control loop
+  // answers a back-channel logout, or while an upstream call is under way.
+  void drop_self_references() noexcept override;
 
  private:
   using error_code = boost::beast::error_code;

@@ -360,6 +360,14 @@ void client_session::release_call() {
   asio::post(loop_.ioc, [keep = std::move(call_keepalive_)] {});
 }
 
+void client_session::drop_self_references() noexcept {
+  // Moved out first: the last of them may destroy this session.
+  auto store_wait = std::move(awaiting_store_);
+  auto call = std::move(call_);
+  auto keep = std::move(call_keepalive_);
+  if (call) call->cancel();
+}
+
 void client_session::end_call(bool keep_alive) {
   auto keep = std::move(call_keepalive_);
   log_request();

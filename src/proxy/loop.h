@@ -33,9 +33,10 @@ class loop_connection {
   // Drain: close what waits for its next request (HTTP/2: GOAWAY first).
   virtual void close_if_idle() = 0;
   virtual void expire_if_due(std::chrono::steady_clock::time_point now) = 0;
-  // At shutdown, after the loop's thread was joined: lets go of a reference
-  // the session holds to itself while another loop answers it.
-  virtual void drop_store_wait() noexcept {}
+  // At shutdown, after the loop's thread was joined: lets go of references
+  // the session holds to itself while something else (the control loop, an
+  // upstream call) is to answer it.
+  virtual void drop_self_references() noexcept {}
 
  protected:
   ~loop_connection() = default;

@@ -528,12 +528,12 @@ int server::run() {
   for (auto& loop : i.loops) loop->ioc.stop();
   for (auto& t : threads) t.join();
   // A session still waiting for the control loop's answer to a back-channel
-  // logout holds itself (client_session::awaiting_store_); the loops are
-  // joined, so it is let go here, while its loop still exists.
+  // logout, or for its upstream call, holds itself (client_session); the
+  // loops are joined, so it is let go here, while its loop still exists.
   for (auto& loop : i.loops) {
     std::vector<loop_connection*> open(loop->sessions.begin(), loop->sessions.end());
     for (auto* s : open)
-      if (loop->sessions.count(s) != 0) s->drop_store_wait();
+      if (loop->sessions.count(s) != 0) s->drop_self_references();
   }
   // Sessions still open (drain_timeout reached) die with their loops here.
   i.listeners.clear();
