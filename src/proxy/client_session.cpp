@@ -56,6 +56,7 @@ client_session::~client_session() {
   loop_.give_read_buffer(buffer_);
   loop_.give_relay_buffer(std::move(body_buf_));
   loop_.give_relay_buffer(std::move(body_buf2_));
+  loop_.give_relay_buffer(std::move(response_buf_));
   loop_.sessions.erase(this);
   loop_.metrics.connection_closed();
   loop_.shared.open_connections.fetch_sub(1, std::memory_order_relaxed);
@@ -265,7 +266,7 @@ void client_session::handle_request() {
 
   // Exactly one acceptable client id is kept; none, several or an unusable one
   // get a fresh id. The upstream always receives this one value (see
-  // build_upstream_request), so the log and the backend agree.
+  // build_outgoing_request), so the log and the backend agree.
   if (req.count("X-Request-Id") == 1 && acceptable_request_id(req["X-Request-Id"])) {
     auto given_id = req["X-Request-Id"];
     request_id_.assign(given_id.data(), given_id.size());

@@ -119,8 +119,9 @@ class client_session final : public std::enable_shared_from_this<client_session>
   std::string client_ip_;
   boost::beast::flat_buffer buffer_;  // request heads; lent by the loop, none while idle
   std::array<char, 1024> idle_buf_;   // the first bytes after an idle wait
-  std::unique_ptr<char[]> body_buf_;   // relay buffer, allocated on first body
-  std::unique_ptr<char[]> body_buf2_;  // second direction (tunnel only)
+  std::unique_ptr<char[]> body_buf_;   // request body (and the tunnel's client side)
+  std::unique_ptr<char[]> body_buf2_;  // the tunnel's upstream side
+  std::unique_ptr<char[]> response_buf_;  // response body bytes in the write under way
   bool idle_ = false;                  // waiting for the next request
   bool first_request_ = true;
   bool closed_ = false;

@@ -55,6 +55,9 @@ void client_session::forward() {
         in.count(http::field::sec_websocket_version) != 1 || in[http::field::sec_websocket_version] != "13")
       return reply_error(400, "a WebSocket upgrade needs one Sec-WebSocket-Key and Sec-WebSocket-Version: 13",
                          true);
+    // The upstream may answer 101 before a body has gone out, and the
+    // tunnel would then start with part of it unread.
+    if (request_has_body_) return reply_error(400, "a WebSocket handshake has no body", true);
     if (route->upstream->protocol == config::upstream_config::wire::h2)
       return reply_error(502, "WebSocket needs an HTTP/1.1 upstream", true);
   }
@@ -74,7 +77,10 @@ void client_session::forward() {
   call_keepalive_ = shared_from_this();
   call_ = start_upstream_call(loop_, up, out_req_, *this);
   stream_.expires_never();  // the call has the upstream's deadline
-  if (!request_has_body_) return;
+  if (!request_has_body_) {
+    expect_continue_ = false;  // nothing to continue with
+    return;
+  }
   // Expect: 100-continue is answered once the upstream is there to take the
   // body (on_ready_for_body), so a refused request never uploads it.
   if (expect_continue_) {
@@ -116,7 +122,7 @@ void client_session::build_outgoing_request(const config::upstream_config& up) {
 }
 
 void client_session::on_ready_for_body(upstream_call&) {
-  if (expect_continue_ && call_) send_continue();
+  if (expect_continue_ && call_ && request_has_body_ && !parser_->is_done()) send_continue();
 }
 
 void client_session::send_continue() {
@@ -130,7 +136,7 @@ void client_session::send_continue() {
 }
 
 void client_session::read_call_body() {
-  if (closed_ || !call_ || call_reading_body_) return;
+  if (closed_ || !call_ || call_reading_body_ || !parser_ || parser_->is_done()) return;
   if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
   parser_->body_buffer(body_buf_.get(), loop_context::relay_buffer_size);
   call_reading_body_ = true;
@@ -270,10 +276,12 @@ void client_session::pump_call_response() {
       in_head = true;
       body = held;
     } else {
-      if (!body_buf_) body_buf_ = loop_.take_relay_buffer();
+      // Not body_buf_: the request body may still be read into that one
+      // while this write is under way (an early answer, full duplex).
+      if (!response_buf_) response_buf_ = loop_.take_relay_buffer();
       std::size_t n = std::min(held.size(), loop_context::relay_buffer_size);
-      std::memcpy(body_buf_.get(), held.data(), n);
-      body = std::string_view(body_buf_.get(), n);
+      std::memcpy(response_buf_.get(), held.data(), n);
+      body = std::string_view(response_buf_.get(), n);
     }
   }
   bool last = res_done_ || (c.response_done() && c.body().size() == body.size());
@@ -373,7 +381,10 @@ void client_session::end_call(bool keep_alive) {
   log_request();
   call_->cancel();
   call_.reset();
-  loop_.give_relay_buffer(std::move(body_buf_));
+  loop_.give_relay_buffer(std::move(response_buf_));
+  // A read of the request body may still be filling body_buf_ (the upstream
+  // answered early): the buffer stays with the session until it is done.
+  if (!call_reading_body_) loop_.give_relay_buffer(std::move(body_buf_));
   // A body the client is still sending (the upstream answered early) would be
   // read as the next request.
   if (request_has_body_ && parser_ && !parser_->is_done()) keep_alive = false;

@@ -97,6 +97,8 @@ struct h2_stream final : h2_server_codec::stream, call_events {
   bool relaying = false;       // the response comes from the upstream call
   bool stall_reset = false;    // reset for a window the client never opened
   std::chrono::steady_clock::time_point stalled_since{};
+  std::size_t body_unsent = 0;  // request body bytes the upstream has not taken yet
+  std::chrono::steady_clock::time_point body_waiting_since{};  // ... and none is coming
   std::string reply_body;      // a gateway reply's body, or a logout form
   std::size_t reply_sent = 0;
   std::shared_ptr<upstream_call> call;
@@ -308,6 +310,19 @@ void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
       loop_.metrics.count_http2_protection("slow_reader");
       reset(s, NGHTTP2_CANCEL);
     }
+    // A request body the client stopped sending, with all it sent taken by
+    // the upstream, is reset after idle_timeout, as an HTTP/1 body read times
+    // out: the upstream's own deadline does not run while it waits on the
+    // client, and the stream would hold an upstream connection forever.
+    if (!s.call || s.request_done || s.refused || s.stall_reset || s.body_unsent != 0) {
+      s.body_waiting_since = {};
+    } else if (s.body_waiting_since == std::chrono::steady_clock::time_point{}) {
+      s.body_waiting_since = now;
+    } else if (now - s.body_waiting_since >= server.idle_timeout) {
+      s.stall_reset = true;
+      stalled = true;
+      reset(s, NGHTTP2_CANCEL);
+    }
   });
   // Before anything is flushed: sending may close streams, and with them
   // the pointers collected here.
@@ -432,6 +447,8 @@ void h2_session::on_request_data(stream& st, std::string_view bytes) {
     return;
   }
   if (s.call && !s.refused && !s.call->response_done()) {
+    s.body_unsent += bytes.size();
+    s.body_waiting_since = {};
     s.call->send_body(bytes, false);  // consumed once the upstream took it
     return;
   }
@@ -807,6 +824,7 @@ void h2_stream::on_call_failed(upstream_call&, unsigned st, std::string_view why
 }
 
 void h2_stream::on_request_body_sent(upstream_call&, std::size_t n) {
+  body_unsent -= std::min(n, body_unsent);
   session.consume_stream(*this, n);
   session.flush_soon();
 }

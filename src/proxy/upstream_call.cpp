@@ -185,7 +185,9 @@ class h1_call final : public upstream_call, public std::enable_shared_from_this<
     cancelled_ = true;
     events_ = nullptr;
     finish_if_done();  // a complete exchange goes back to the pool
-    if (conn_ && !released_) {
+    // An upgraded connection nobody took (the client went away) is closed
+    // too: its last write would otherwise wait without a deadline.
+    if (conn_ && (!released_ || upgraded_)) {
       released_ = true;
       conn_->stream.close();
     }

@@ -161,7 +161,7 @@ class h2_connection final : public std::enable_shared_from_this<h2_connection> {
       }
       if (why != connect_failure::none) {
         spdlog::warn("cannot connect to upstream '{}': {}", self->up_.name, message);
-        return self->die(why == connect_failure::timeout ? 504 : 502, "the upstream is unreachable");
+        return self->die(502, "the upstream is unreachable");  // connect_timeout included
       }
       if (auto* tls = conn->stream.tls()) {
         const unsigned char* proto = nullptr;

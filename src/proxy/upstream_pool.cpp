@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -179,7 +180,14 @@ void upstream_pool::connect(const config::upstream_config& up, connect_handler d
   if (up.https) {
     std::string error;
     tls = tls_context_for(up, error);
-    if (!tls) return done(connect_failure::tls, error, nullptr);
+    if (!tls) {
+      // From the queue, like every other outcome: the caller is still inside
+      // its own start-up and must not be told yet.
+      asio::post(ioc_, [done = std::move(done), error = std::move(error)]() mutable {
+        done(connect_failure::tls, std::move(error), nullptr);
+      });
+      return;
+    }
   }
   std::make_shared<connect_op>(ioc_, up, tls, key_for(up), std::move(done))->start();
 }

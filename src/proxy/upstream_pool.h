@@ -45,6 +45,7 @@ class upstream_pool {
   using connect_handler =
       std::function<void(connect_failure, std::string message, std::unique_ptr<upstream_connection>)>;
   // Resolves, connects and (https) handshakes, all within up.connect_timeout.
+  // `done` always runs from the event queue, never before connect() returns.
   void connect(const config::upstream_config& up, connect_handler done);
 
   // Keeps `c` for reuse when there is room, else closes it.

@@ -1,16 +1,19 @@
-"""The HTTP/1 relay through the upstream call (SPEC section 4): what the
+"""The relay through the upstream call (SPEC sections 4 and 9): what the
 upstream's response head says is kept (reason phrase, fields minus the
 hop-by-hop ones its Connection names), the upstream's deadline runs only while
-the upstream is waited on, a pooled connection that stalls is not retried, and
-an upstream that answers while the request body is still arriving (full
-duplex) has its answer streamed back at once."""
+the upstream is waited on, a pooled connection that stalls is not retried, an
+upstream that answers while the request body is still arriving (full duplex)
+has its answer streamed back at once, `Expect: 100-continue` without a body
+and a WebSocket handshake with one are handled, and an HTTP/2 request body the
+client stops sending does not hold an upstream connection forever."""
 
-import socket
 import time
 import unittest
 
-from harness import (LOCALHOST, EchoUpstream, GatewayTestCase, HttpConn, _RawServer, echo_json,
-                     gateway_config, start_gateway)
+from h2support import H2Client
+from harness import (EchoUpstream, GatewayTestCase, HttpConn, _RawServer, echo_json, gateway_config,
+                     start_gateway)
+from revocation_support import wait_until
 
 UPSTREAM_TIMEOUT = 1.0
 
@@ -19,11 +22,12 @@ class ScriptedUpstream(_RawServer):
     """Keep-alive connections; by path: /reason (a custom status line and a
     field named by Connection), /fast (200), /stall (no answer for 3 s),
     /duplex (answers at once, then echoes each request body chunk as a
-    response chunk)."""
+    response chunk), /sink (reads until the gateway closes)."""
 
     def __init__(self):
         super().__init__()
         self.stalled = 0
+        self.sinks_closed = 0
 
     def serve(self, conn):
         buf = b""
@@ -34,7 +38,7 @@ class ScriptedUpstream(_RawServer):
                     return
                 buf += data
             head, _, buf = buf.partition(b"\r\n\r\n")
-            target = head.split(b" ", 2)[1].decode()
+            target = head.split(b" ", 2)[1].decode().removeprefix("/unpooled")
             with self.lock:
                 self.hits += 1
             if target.startswith("/reason"):
@@ -46,6 +50,12 @@ class ScriptedUpstream(_RawServer):
                 with self.lock:
                     self.stalled += 1
                 time.sleep(3)
+                return
+            elif target.startswith("/sink"):
+                while conn.recv(65536):
+                    pass
+                with self.lock:
+                    self.sinks_closed += 1
                 return
             elif target.startswith("/duplex"):
                 buf = self.duplex(conn, buf)
@@ -87,8 +97,10 @@ class ProxyRelayTest(GatewayTestCase):
         timeout = "%dms" % int(UPSTREAM_TIMEOUT * 1000)
         config = gateway_config(
             {"scripted": {"url": cls.scripted.url, "timeout": timeout},
+             "unpooled": {"url": cls.scripted.url, "timeout": timeout, "max_idle_connections": 0},
              "echo": {"url": cls.echo.url, "timeout": timeout}},
             [{"name": "echo", "path_prefix": "/echo", "upstream": "echo", "auth": "none"},
+             {"name": "unpooled", "path_prefix": "/unpooled", "upstream": "unpooled", "auth": "none"},
              {"name": "scripted", "path_prefix": "/", "upstream": "scripted", "auth": "none"}],
             server={"threads": 1, "idle_timeout": "10s"})
         cls.gw = start_gateway(cls, config)
@@ -149,10 +161,59 @@ class ProxyRelayTest(GatewayTestCase):
             conn.send(b"0\r\n\r\n")
             self.assertEqual(conn.read_until(b"0\r\n\r\n"), b"0\r\n\r\n")
         statuses = lambda: [e["status"] for e in self.gw.access_log() if e.get("path") == "/duplex"]
-        deadline = time.monotonic() + 5
-        while statuses() != [200] and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.assertEqual(statuses(), [200])
+        self.assertTrue(wait_until(lambda: statuses() == [200], 5), statuses())
+
+    def test_expect_continue_without_a_body_gets_no_interim_answer(self):
+        # The upstream is connected afresh each time: the call becomes ready
+        # for a body only later, and there is none.
+        with self.gw.connect(timeout=10) as conn:
+            for _ in range(2):
+                conn.send(HttpConn.build_head("GET", "/unpooled/fast", [("Expect", "100-continue")]))
+                head = conn.read_until(b"\r\n\r\n")
+                self.assertTrue(head.startswith(b"HTTP/1.1 200 "), head)
+                self.assertEqual(conn.read_exact(4), b"fast")
+            conn.send(HttpConn.build_head("GET", "/unpooled/reason", []))
+            head = conn.read_until(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 299 "), head)
+            self.assertEqual(conn.read_exact(2), b"ok")
+
+    def test_a_websocket_handshake_with_a_body_is_refused(self):
+        before = self.scripted.hit_count()
+        with self.gw.connect() as conn:
+            conn.send(HttpConn.build_head("GET", "/ws", [
+                ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
+                ("Content-Length", "5")]) + b"hello")
+            resp = conn.read_response()
+        self.assertErrorReply(resp, 400, "bad_request")
+        self.assertEqual(self.scripted.hit_count(), before, "the handshake reached the upstream")
+
+
+class Http2StalledRequestBodyTest(GatewayTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.scripted = ScriptedUpstream()
+        cls.addClassCleanup(cls.scripted.close)
+        config = gateway_config(
+            {"scripted": {"url": cls.scripted.url, "timeout": "30s"}},
+            [{"name": "scripted", "path_prefix": "/", "upstream": "scripted", "auth": "none"}],
+            server={"threads": 1, "idle_timeout": "1s"})
+        cls.gw = start_gateway(cls, config)
+
+    def test_a_request_body_the_client_stops_sending_is_reset_after_idle_timeout(self):
+        with H2Client(self.gw.port) as client:
+            sid = client.start("POST", "/sink", end_stream=False)
+            self.assertTrue(client.send_body(sid, b"part of a body", end_stream=False))
+            started = time.monotonic()
+            client.wait([sid], timeout=6)
+            elapsed = time.monotonic() - started
+            self.assertEqual(client.streams[sid].reset, 8, "expected RST_STREAM CANCEL")
+            self.assertLess(elapsed, 4.0)
+        # ... and the upstream connection it held is closed, not left open
+        # until the upstream gives up.
+        self.assertTrue(wait_until(lambda: self.scripted.sinks_closed == 1, 5), self.scripted.sinks_closed)
+        self.assertTrue(self.gw.alive())
 
 
 if __name__ == "__main__":
