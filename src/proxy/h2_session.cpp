@@ -97,6 +97,7 @@ struct h2_stream final : h2_server_codec::stream, call_events {
   bool relaying = false;       // the response comes from the upstream call
   bool stall_reset = false;    // reset for a window the client never opened
   std::chrono::steady_clock::time_point stalled_since{};
+  bool to_http1_upstream = false;
   std::size_t body_unsent = 0;  // request body bytes the upstream has not taken yet
   std::chrono::steady_clock::time_point body_waiting_since{};  // ... and none is coming
   std::string reply_body;      // a gateway reply's body, or a logout form
@@ -310,11 +311,13 @@ void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
       loop_.metrics.count_http2_protection("slow_reader");
       reset(s, NGHTTP2_CANCEL);
     }
-    // A request body the client stopped sending, with all it sent taken by
-    // the upstream, is reset after idle_timeout, as an HTTP/1 body read times
-    // out: the upstream's own deadline does not run while it waits on the
-    // client, and the stream would hold an upstream connection forever.
-    if (!s.call || s.request_done || s.refused || s.stall_reset || s.body_unsent != 0) {
+    // A request body the client stopped sending to an HTTP/1 upstream, with
+    // all it sent taken, is reset after idle_timeout, as an HTTP/1 client's
+    // body read times out: that upstream's deadline does not run while it
+    // waits on the client, and the stream would hold a whole upstream
+    // connection. A stream to an h2 upstream holds only a stream, and a gRPC
+    // stream may rightly be quiet for longer.
+    if (!s.call || s.request_done || s.refused || s.stall_reset || s.body_unsent != 0 || !s.to_http1_upstream) {
       s.body_waiting_since = {};
     } else if (s.body_waiting_since == std::chrono::steady_clock::time_point{}) {
       s.body_waiting_since = now;
@@ -588,6 +591,7 @@ void h2_session::forward(h2_stream& s) {
   out.content_length.reset();
   if (s.req.has_content_length()) out.content_length = s.req.content_length();
   s.upstream_sent = std::chrono::steady_clock::now();
+  s.to_http1_upstream = up.protocol != config::upstream_config::wire::h2;
   s.call = start_upstream_call(loop_, up, out, s);  // the request's end comes with on_request_end
 }
 
