@@ -10,7 +10,7 @@ client stops sending does not hold an upstream connection forever."""
 import time
 import unittest
 
-from h2support import H2Client
+from h2support import H2Client, H2EchoUpstream
 from harness import (EchoUpstream, GatewayTestCase, HttpConn, _RawServer, echo_json, gateway_config,
                      start_gateway)
 from revocation_support import wait_until
@@ -195,9 +195,13 @@ class Http2StalledRequestBodyTest(GatewayTestCase):
     def setUpClass(cls):
         cls.scripted = ScriptedUpstream()
         cls.addClassCleanup(cls.scripted.close)
+        cls.h2up = H2EchoUpstream()
+        cls.addClassCleanup(cls.h2up.close)
         config = gateway_config(
-            {"scripted": {"url": cls.scripted.url, "timeout": "30s"}},
-            [{"name": "scripted", "path_prefix": "/", "upstream": "scripted", "auth": "none"}],
+            {"scripted": {"url": cls.scripted.url, "timeout": "30s"},
+             "h2up": {"url": cls.h2up.url, "protocol": "h2", "timeout": "30s"}},
+            [{"name": "h2up", "path_prefix": "/h2up", "upstream": "h2up", "auth": "none"},
+             {"name": "scripted", "path_prefix": "/", "upstream": "scripted", "auth": "none"}],
             server={"threads": 1, "idle_timeout": "1s"})
         cls.gw = start_gateway(cls, config)
 
@@ -214,6 +218,19 @@ class Http2StalledRequestBodyTest(GatewayTestCase):
         # until the upstream gives up.
         self.assertTrue(wait_until(lambda: self.scripted.sinks_closed == 1, 5), self.scripted.sinks_closed)
         self.assertTrue(self.gw.alive())
+
+    def test_a_quiet_request_body_to_an_h2_upstream_is_left_alone(self):
+        # A stream to an h2 upstream (gRPC streaming, say) may pause longer
+        # than idle_timeout: it holds a stream, not a connection.
+        with H2Client(self.gw.port) as client:
+            sid = client.start("POST", "/h2up/quiet", end_stream=False)
+            self.assertTrue(client.send_body(sid, b"first half, ", end_stream=False))
+            client.wait([sid], timeout=2.5)  # twice idle_timeout, plus the sweep
+            self.assertIsNone(client.streams[sid].reset, "the quiet stream was reset")
+            self.assertTrue(client.send_body(sid, b"second half", end_stream=True))
+            resp = client.wait([sid], timeout=10)[0]
+        self.assertEqual(resp.status, 200, resp)
+        self.assertEqual(resp.json()["body_length"], len(b"first half, second half"))
 
 
 if __name__ == "__main__":
