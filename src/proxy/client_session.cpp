@@ -13,7 +13,6 @@
 
 #include "fields_view.h"
 #include "exchange.h"
-#include "forwarded_fields.h"
 #include "h2_session.h"
 #include "jwtgate/auth/logout_token.h"
 #include "jwtgate/proxy/framing.h"
@@ -34,12 +33,6 @@ namespace {
 constexpr std::size_t relay_buffer_size = loop_context::relay_buffer_size;
 constexpr std::size_t max_linger_bytes = 1024 * 1024;
 constexpr auto linger_time = std::chrono::seconds(2);
-// nginx's code for "the client closed the connection before the response".
-constexpr unsigned status_client_closed = 499;
-
-bool is_http_error(const beast::error_code& ec) noexcept {
-  return ec.category() == http::make_error_code(http::error::end_of_stream).category();
-}
 
 }  // namespace
 
@@ -227,7 +220,6 @@ void client_session::begin_request_state() {
   client_keep_alive_ = false;
   expect_continue_ = false;
   request_has_body_ = false;
-  request_body_sent_ = false;
   websocket_ = false;
   response_started_ = false;
 }

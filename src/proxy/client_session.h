@@ -49,6 +49,11 @@ class client_session final : public std::enable_shared_from_this<client_session>
  private:
   using error_code = boost::beast::error_code;
 
+  // A fault of the HTTP message itself, as opposed to the connection's.
+  static bool is_http_error(const error_code& ec) noexcept {
+    return ec.category() == boost::beast::http::make_error_code(boost::beast::http::error::end_of_stream).category();
+  }
+
   // HTTP/2: ALPN on TLS, the client preface on plain connections.
   bool alpn_chose_h2() noexcept;
   void sniff_preface();
@@ -123,7 +128,6 @@ class client_session final : public std::enable_shared_from_this<client_session>
   std::unique_ptr<char[]> body_buf2_;  // the tunnel's upstream side
   std::unique_ptr<char[]> response_buf_;  // response body bytes in the write under way
   bool idle_ = false;                  // waiting for the next request
-  bool first_request_ = true;
   bool closed_ = false;
   // While a back-channel logout waits for the revocation store on the control
   // loop, the session keeps itself alive here; the control side holds only a
@@ -147,7 +151,6 @@ class client_session final : public std::enable_shared_from_this<client_session>
   bool client_keep_alive_ = false;
   bool expect_continue_ = false;
   bool request_has_body_ = false;
-  bool request_body_sent_ = false;
   bool websocket_ = false;
   bool response_started_ = false;
   bool close_after_read_ = false;  // close_gracefully waits for the body read under way

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client_session.h"
+#include "exchange.h"
 #include "forwarded_fields.h"
 #include "jwtgate/proxy/h2_heads.h"
 #include "jwtgate/proxy/header_rewrite.h"
@@ -24,21 +25,14 @@ namespace jwtgate::proxy {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
 
 namespace {
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
-// nginx's code for "the client closed the connection before the response".
-constexpr unsigned status_client_closed = 499;
 // Up to this many body bytes sent together with the head are copied after it.
 constexpr std::size_t small_body_bytes = 4096;
 // The largest TLS record's payload: smaller gather writes go out as one record.
 constexpr std::size_t tls_record_bytes = 16 * 1024;
-
-bool is_http_error(const beast::error_code& ec) noexcept {
-  return ec.category() == http::make_error_code(http::error::end_of_stream).category();
-}
 
 }  // namespace
 
@@ -171,7 +165,6 @@ void client_session::on_call_body(boost::system::error_code ec) {
   bool done = parser_->is_done();
   call_body_unsent_ += n;
   call_->send_body(std::string_view(body_buf_.get(), n), done);
-  if (done) request_body_sent_ = true;
   // The next read waits until the upstream took these bytes (on_request_body_sent).
   if (!done && call_body_unsent_ == 0) read_call_body();
   if (!call_response_writing_ && !call_reading_body_) stream_.expires_never();

@@ -17,6 +17,10 @@
 
 namespace jwtgate::proxy {
 
+// nginx's code for "the client closed the connection before the response",
+// logged by both codecs.
+inline constexpr unsigned status_client_closed = 499;
+
 // A client-supplied X-Request-Id is kept only if it is one usable value.
 inline bool acceptable_request_id(std::string_view id) noexcept {
   return !id.empty() && id.size() <= 200 && is_safe_field_value(id);

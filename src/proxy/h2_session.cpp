@@ -41,7 +41,6 @@ constexpr std::string_view preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 // once it is out, so a client that stops reading holds at most this.
 constexpr std::size_t write_limit = 64 * 1024;
 constexpr std::size_t read_size = 16 * 1024;
-constexpr unsigned status_client_closed = 499;
 
 std::string_view description_of(const auth::reply& r) {
   // Gateway replies carry {"error": ..., "error_description": ...}; gRPC
@@ -97,7 +96,6 @@ struct h2_stream final : h2_server_codec::stream, call_events {
   bool relaying = false;       // the response comes from the upstream call
   bool stall_reset = false;    // reset for a window the client never opened
   std::chrono::steady_clock::time_point stalled_since{};
-  bool to_http1_upstream = false;
   std::size_t body_unsent = 0;  // request body bytes the upstream has not taken yet
   std::chrono::steady_clock::time_point body_waiting_since{};  // ... and none is coming
   std::string reply_body;      // a gateway reply's body, or a logout form
@@ -317,7 +315,9 @@ void h2_session::expire_if_due(std::chrono::steady_clock::time_point now) {
     // waits on the client, and the stream would hold a whole upstream
     // connection. A stream to an h2 upstream holds only a stream, and a gRPC
     // stream may rightly be quiet for longer.
-    if (!s.call || s.request_done || s.refused || s.stall_reset || s.body_unsent != 0 || !s.to_http1_upstream) {
+    // (A stream with a call was routed to an upstream: decision.route is set.)
+    bool to_h2_upstream = s.call && s.decision.route->upstream->protocol == config::upstream_config::wire::h2;
+    if (!s.call || s.request_done || s.refused || s.stall_reset || s.body_unsent != 0 || to_h2_upstream) {
       s.body_waiting_since = {};
     } else if (s.body_waiting_since == std::chrono::steady_clock::time_point{}) {
       s.body_waiting_since = now;
@@ -591,7 +591,6 @@ void h2_session::forward(h2_stream& s) {
   out.content_length.reset();
   if (s.req.has_content_length()) out.content_length = s.req.content_length();
   s.upstream_sent = std::chrono::steady_clock::now();
-  s.to_http1_upstream = up.protocol != config::upstream_config::wire::h2;
   s.call = start_upstream_call(loop_, up, out, s);  // the request's end comes with on_request_end
 }
 
